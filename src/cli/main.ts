@@ -1,3 +1,113 @@
-export async function main(_argv: string[]): Promise<number> {
-  return 0;
+// The `streamguard` command line: one engine, several front ends.
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { readFileSync } from 'node:fs';
+import { runCheck } from './check.js';
+import { EXIT, exitCodeFor } from './exit.js';
+import { runPolicyValidate } from './policy.js';
+import { runReview } from './review.js';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+function collect(value: string, previous: string[] = []): string[] {
+  return [...previous, value];
+}
+
+function nonEmpty(what: string) {
+  return (value: string): string => {
+    if (value.trim() === '') throw new InvalidArgumentError(`${what} must not be empty`);
+    return value;
+  };
+}
+
+export function buildProgram(run: (work: Promise<number>) => void): Command {
+  const program = new Command('streamguard')
+    .description(
+      'Keeps the RHEL 9 → RHEL 10 node OS transition of HyperShift NodePools safe: decides on the\n' +
+        'effective OS stream (spec.osImageStream) of every NodePool change.',
+    )
+    .version(VERSION)
+    .showHelpAfterError('(run with --help for usage)')
+    .addHelpText(
+      'after',
+      '\nExit codes: 0 allowed, 1 denied (or warned with --fail-on-warn), 2 usage or input error,\n3 external failure (git, registry, cluster).',
+    );
+
+  const stateOption = () =>
+    new Option('--state <dir>', 'offline cluster state: a directory of Kubernetes YAML/JSON (HostedClusters, NodePools, ConfigMaps, the NodePool CRD, mirror sets, release data)').argParser(nonEmpty('--state'));
+  const policyOption = () =>
+    new Option('--policy <file>', 'StreamPolicy YAML (default: the built-in policy, policies/default.yaml)').argParser(nonEmpty('--policy'));
+  const asOption = () => new Option('--as <user>', 'honour streamguard.io/exempt annotations for this user (the policy must allow them)');
+  const asGroupOption = () => new Option('--as-group <group>', 'a group of the --as user (repeatable)').argParser(collect);
+
+  program
+    .command('review')
+    .description('decide one AdmissionReview v1 request and print the response exactly as the webhook returns it')
+    .argument('<request>', 'AdmissionReview JSON file, or - for stdin')
+    .addOption(stateOption())
+    .addOption(policyOption())
+    .addOption(new Option('--webhook <kind>', 'which webhook answers').choices(['validate', 'mutate']).default('validate'))
+    .addOption(asOption())
+    .addOption(asGroupOption())
+    .addHelpText(
+      'after',
+      '\nExamples:\n  streamguard review --state examples/state examples/requests/downgrade-inplace.json\n  kubectl ... | streamguard review --webhook mutate -\n\nPrints compact JSON and exits 0 whenever a response was printed, allowed or not.',
+    )
+    .action((request: string, opts) => run(runReview(request, opts)));
+
+  program
+    .command('check')
+    .description('GitOps pre-merge check: judge the NodePools in manifests as the admission webhooks would')
+    .argument('<path...>', 'manifest files or directories (recursively *.yaml, *.yml, *.json), or - for stdin')
+    .addOption(stateOption())
+    .addOption(policyOption())
+    .addOption(new Option('--base-ref <gitref>', 'take each NodePool\'s old version from the same file at this Git revision (e.g. origin/main)').argParser(nonEmpty('--base-ref')))
+    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'junit']).default('text'))
+    .option('--fail-on-warn', 'exit 1 on warnings too', false)
+    .addOption(new Option('-n, --namespace <ns>', 'namespace for manifests that have none (the GitOps destination namespace)').default('default').argParser(nonEmpty('--namespace')))
+    .addOption(asOption())
+    .addOption(asGroupOption())
+    .addHelpText(
+      'after',
+      '\nThe old object of each NodePool comes from --base-ref, else from --state, else it is a CREATE.\nHostedClusters and ConfigMaps among the manifests are context too.\n\nExamples:\n  streamguard check --state examples/state examples/gitops\n  streamguard check --base-ref origin/main -o junit clusters/ > streamguard.xml',
+    )
+    .action((paths: string[], opts) => run(runCheck(paths, { ...opts, output: opts.output })));
+
+  const policy = program.command('policy').description('work with StreamPolicy files');
+  policy
+    .command('validate')
+    .description('check a StreamPolicy file against the schema and print the effective policy')
+    .argument('<file>', 'StreamPolicy YAML file')
+    .action((file: string) => run(runPolicyValidate(file)));
+
+  return program;
+}
+
+/** Runs the CLI and returns the exit code (the bin sets process.exitCode; tests call this). */
+export async function main(argv: string[]): Promise<number> {
+  let work: Promise<number> | undefined;
+  const program = buildProgram((w) => {
+    work = w;
+  });
+  program.exitOverride();
+  program.commands.forEach(function override(cmd: Command) {
+    cmd.exitOverride();
+    cmd.commands.forEach(override);
+  });
+  try {
+    await program.parseAsync(argv);
+    if (!work) return EXIT.ok;
+    return await work;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      return err.exitCode === 0 ? EXIT.ok : EXIT.input;
+    }
+    const code = exitCodeFor(err);
+    const message = err instanceof Error ? err.message : String(err);
+    process.stderr.write(`streamguard: ${code === EXIT.input ? 'error' : 'failed'}: ${message}\n`);
+    if (!(err instanceof Error) || err.name === 'Error' || err.name === 'TypeError') {
+      // Not one of ours: show where, so it can be reported.
+      process.stderr.write(`${(err as Error)?.stack ?? ''}\n`);
+    }
+    return code;
+  }
 }

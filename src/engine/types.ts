@@ -41,6 +41,7 @@ export const ANNOTATIONS = {
  */
 export interface ClusterView {
   hostedCluster(namespace: string, name: string): HostedCluster | undefined;
+  nodePool(namespace: string, name: string): NodePool | undefined;
   configMap(namespace: string, name: string): ConfigMap | undefined;
   /** NodePools whose `spec.config` names this ConfigMap, sorted by name. */
   nodePoolsReferencing(namespace: string, configMapName: string): readonly NodePool[];
@@ -49,6 +50,8 @@ export interface ClusterView {
   imageDigestMirrorSets(): readonly ImageDigestMirrorSet[];
   /** Is this image digest (`sha256:…`) known to be present in a mirror? */
   mirroredDigest(digest: string): boolean;
+  /** A view where these objects replace or add to this one (a ConfigMap edit, a Git change). */
+  withOverlay(objects: readonly KubeObject[]): ClusterView;
 }
 
 export interface UserInfo {
@@ -74,10 +77,8 @@ export interface AdmissionRequestLike {
 export interface DecisionContext {
   policy: Policy;
   releases: ReleaseCatalog;
-  /** The cluster as it is before the change (old objects' context). */
-  before: ClusterView;
-  /** The cluster as it would be after the change (new objects' context). */
-  after: ClusterView;
+  /** The cluster as it is now; the engine overlays the request's own object where it matters. */
+  cluster: ClusterView;
 }
 
 export type Severity = 'deny' | 'warn';
@@ -87,6 +88,8 @@ export interface Finding {
   severity: Severity;
   /** The full message a person can act on (what is wrong, where, what to do). */
   message: string;
+  /** A short form for AdmissionReview warnings (≤ 120 characters with its `[rule-id] ` prefix). */
+  summary: string;
   /** The pool the finding is about (namespace/name), for ConfigMap reviews and reports. */
   subject?: string;
 }
