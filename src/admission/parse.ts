@@ -45,7 +45,8 @@ export function parseAdmissionReview(body: unknown, where: string): AdmissionReq
   const request = review.request;
   if (!isObject(request)) fail('request', 'expected an object');
   const req = request as Record<string, unknown>;
-  if (typeof req.uid !== 'string' || req.uid === '') fail('request.uid', 'expected a non-empty string');
+  if (typeof req.uid !== 'string' || req.uid === '')
+    fail('request.uid', 'expected a non-empty string');
   const kind = req.kind;
   if (!isObject(kind)) fail('request.kind', 'expected an object {group, version, kind}');
   const k = kind as Record<string, unknown>;
@@ -53,7 +54,10 @@ export function parseAdmissionReview(body: unknown, where: string): AdmissionReq
     if (typeof k[field] !== 'string') fail(`request.kind.${field}`, 'expected a string');
   }
   if (!OPERATIONS.includes(req.operation as Operation)) {
-    fail('request.operation', `expected one of ${OPERATIONS.join(', ')}, got ${JSON.stringify(req.operation)}`);
+    fail(
+      'request.operation',
+      `expected one of ${OPERATIONS.join(', ')}, got ${JSON.stringify(req.operation)}`,
+    );
   }
   for (const field of ['object', 'oldObject'] as const) {
     const value = req[field];
@@ -63,13 +67,17 @@ export function parseAdmissionReview(body: unknown, where: string): AdmissionReq
   }
   const operation = req.operation as Operation;
   if ((operation === 'CREATE' || operation === 'UPDATE') && !isObject(req.object)) {
-    fail('request.object', `expected the object being ${operation === 'CREATE' ? 'created' : 'updated'}`);
+    fail(
+      'request.object',
+      `expected the object being ${operation === 'CREATE' ? 'created' : 'updated'}`,
+    );
   }
   if (operation === 'UPDATE' && !isObject(req.oldObject)) {
     fail('request.oldObject', 'expected the stored object on UPDATE');
   }
   for (const field of ['namespace', 'name'] as const) {
-    if (req[field] !== undefined && typeof req[field] !== 'string') fail(`request.${field}`, 'expected a string');
+    if (req[field] !== undefined && typeof req[field] !== 'string')
+      fail(`request.${field}`, 'expected a string');
   }
   return {
     uid: req.uid as string,
@@ -84,12 +92,19 @@ export function parseAdmissionReview(body: unknown, where: string): AdmissionReq
   };
 }
 
-function parseUserInfo(value: unknown, fail: (path: string, detail: string) => never): UserInfo | undefined {
+function parseUserInfo(
+  value: unknown,
+  fail: (path: string, detail: string) => never,
+): UserInfo | undefined {
   if (value === undefined || value === null) return undefined;
   if (!isObject(value)) return fail('request.userInfo', 'expected an object');
   const { username, groups } = value;
-  if (username !== undefined && typeof username !== 'string') fail('request.userInfo.username', 'expected a string');
-  if (groups !== undefined && !(Array.isArray(groups) && groups.every((g) => typeof g === 'string'))) {
+  if (username !== undefined && typeof username !== 'string')
+    fail('request.userInfo.username', 'expected a string');
+  if (
+    groups !== undefined &&
+    !(Array.isArray(groups) && groups.every((g) => typeof g === 'string'))
+  ) {
     fail('request.userInfo.groups', 'expected a list of strings');
   }
   return { username: username as string | undefined, groups: groups as string[] | undefined };

@@ -56,18 +56,22 @@ describe('parseBootImagesConfigMap', () => {
     expect(other).not.toBe(first);
   });
 
-  it('stays bounded: old entries are evicted, recent ones kept', () => {
+  it('stays bounded: old entries are evicted, recently used ones kept', () => {
     const keep = fixture(CM_410);
     const kept = parseBootImagesConfigMap(keep, 'keep').catalog;
-    for (let i = 0; i < 200; i++) {
-      const stream = JSON.stringify({ stream: `s${i}`, architectures: {} });
-      parseBootImagesConfigMap({ data: { stream } }, 'filler');
+    const filler = (i: number): ConfigMap => ({
+      data: { stream: JSON.stringify({ stream: `s${i}`, architectures: {} }) },
+    });
+    const firstFiller = parseBootImagesConfigMap(filler(0), 'filler').catalog;
+    for (let i = 1; i < 200; i++) {
+      parseBootImagesConfigMap(filler(i), 'filler');
       if (i % 10 === 0) expect(parseBootImagesConfigMap(keep, 'keep').catalog).toBe(kept);
     }
-    const first = JSON.stringify({ stream: 's0', architectures: {} });
-    const a = parseBootImagesConfigMap({ data: { stream: first } }, 'x').catalog;
-    const b = parseBootImagesConfigMap({ data: { stream: first } }, 'x').catalog;
-    expect(b).toBe(a);
+    expect(parseBootImagesConfigMap(filler(199), 'filler').catalog).toBe(
+      parseBootImagesConfigMap(filler(199), 'filler').catalog,
+    );
+    // Evicted long ago: parsed afresh.
+    expect(parseBootImagesConfigMap(filler(0), 'filler').catalog).not.toBe(firstFiller);
   });
 
   it('fails only when both keys are missing', () => {

@@ -20,9 +20,14 @@ export interface CheckOptions {
 }
 
 export async function runCheck(paths: string[], options: CheckOptions): Promise<number> {
-  if (paths.length === 0) throw new UsageError('give at least one manifest file or directory (or - for stdin)');
-  if (options.baseRef && paths.includes('-')) throw new UsageError('--base-ref cannot be used with - (stdin has no Git history)');
-  const [ctx, files] = await Promise.all([loadContext(options), manifestFiles(paths, () => readInput('-'))]);
+  if (paths.length === 0)
+    throw new UsageError('give at least one manifest file or directory (or - for stdin)');
+  if (options.baseRef && paths.includes('-'))
+    throw new UsageError('--base-ref cannot be used with - (stdin has no Git history)');
+  const [ctx, files] = await Promise.all([
+    loadContext(options),
+    manifestFiles(paths, () => readInput('-')),
+  ]);
   let base: KubeObject[] | undefined;
   if (options.baseRef) {
     base = [];

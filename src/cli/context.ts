@@ -12,7 +12,9 @@ export async function loadPolicyFile(path: string | undefined): Promise<Policy> 
   try {
     bytes = await readFile(path);
   } catch (err) {
-    throw new UsageError(`${path}: cannot read the policy file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(
+      `${path}: cannot read the policy file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   return parsePolicyBytes(bytes, path);
 }
@@ -21,8 +23,14 @@ export interface LoadedContext extends DecisionContext {
   state: LoadedState;
 }
 
-export async function loadContext(options: { state?: string; policy?: string }): Promise<LoadedContext> {
-  const [policy, state] = await Promise.all([loadPolicyFile(options.policy), loadState(options.state)]);
+export async function loadContext(options: {
+  state?: string;
+  policy?: string;
+}): Promise<LoadedContext> {
+  const [policy, state] = await Promise.all([
+    loadPolicyFile(options.policy),
+    loadState(options.state),
+  ]);
   return { policy, releases: state.releases, cluster: state.cluster, state };
 }
 
@@ -35,6 +43,8 @@ export async function readInput(path: string): Promise<Buffer> {
   try {
     return await readFile(path);
   } catch (err) {
-    throw new UsageError(`${path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new UsageError(
+      `${path}: cannot read: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
 }

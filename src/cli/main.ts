@@ -6,7 +6,11 @@ import { EXIT, exitCodeFor } from './exit.js';
 import { runPolicyValidate } from './policy.js';
 import { runReview } from './review.js';
 
-const VERSION = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
+    version: string;
+  }
+).version;
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -33,19 +37,36 @@ export function buildProgram(run: (work: Promise<number>) => void): Command {
     );
 
   const stateOption = () =>
-    new Option('--state <dir>', 'offline cluster state: a directory of Kubernetes YAML/JSON (HostedClusters, NodePools, ConfigMaps, the NodePool CRD, mirror sets, release data)').argParser(nonEmpty('--state'));
+    new Option(
+      '--state <dir>',
+      'offline cluster state: a directory of Kubernetes YAML/JSON (HostedClusters, NodePools, ConfigMaps, the NodePool CRD, mirror sets, release data)',
+    ).argParser(nonEmpty('--state'));
   const policyOption = () =>
-    new Option('--policy <file>', 'StreamPolicy YAML (default: the built-in policy, policies/default.yaml)').argParser(nonEmpty('--policy'));
-  const asOption = () => new Option('--as <user>', 'honour streamguard.io/exempt annotations for this user (the policy must allow them)');
-  const asGroupOption = () => new Option('--as-group <group>', 'a group of the --as user (repeatable)').argParser(collect);
+    new Option(
+      '--policy <file>',
+      'StreamPolicy YAML (default: the built-in policy, policies/default.yaml)',
+    ).argParser(nonEmpty('--policy'));
+  const asOption = () =>
+    new Option(
+      '--as <user>',
+      'honour streamguard.io/exempt annotations for this user (the policy must allow them)',
+    );
+  const asGroupOption = () =>
+    new Option('--as-group <group>', 'a group of the --as user (repeatable)').argParser(collect);
 
   program
     .command('review')
-    .description('decide one AdmissionReview v1 request and print the response exactly as the webhook returns it')
+    .description(
+      'decide one AdmissionReview v1 request and print the response exactly as the webhook returns it',
+    )
     .argument('<request>', 'AdmissionReview JSON file, or - for stdin')
     .addOption(stateOption())
     .addOption(policyOption())
-    .addOption(new Option('--webhook <kind>', 'which webhook answers').choices(['validate', 'mutate']).default('validate'))
+    .addOption(
+      new Option('--webhook <kind>', 'which webhook answers')
+        .choices(['validate', 'mutate'])
+        .default('validate'),
+    )
     .addOption(asOption())
     .addOption(asGroupOption())
     .addHelpText(
@@ -56,14 +77,35 @@ export function buildProgram(run: (work: Promise<number>) => void): Command {
 
   program
     .command('check')
-    .description('GitOps pre-merge check: judge the NodePools in manifests as the admission webhooks would')
-    .argument('<path...>', 'manifest files or directories (recursively *.yaml, *.yml, *.json), or - for stdin')
+    .description(
+      'GitOps pre-merge check: judge the NodePools in manifests as the admission webhooks would',
+    )
+    .argument(
+      '<path...>',
+      'manifest files or directories (recursively *.yaml, *.yml, *.json), or - for stdin',
+    )
     .addOption(stateOption())
     .addOption(policyOption())
-    .addOption(new Option('--base-ref <gitref>', 'take each NodePool\'s old version from the same file at this Git revision (e.g. origin/main)').argParser(nonEmpty('--base-ref')))
-    .addOption(new Option('-o, --output <format>', 'output format').choices(['text', 'json', 'junit']).default('text'))
+    .addOption(
+      new Option(
+        '--base-ref <gitref>',
+        "take each NodePool's old version from the same file at this Git revision (e.g. origin/main)",
+      ).argParser(nonEmpty('--base-ref')),
+    )
+    .addOption(
+      new Option('-o, --output <format>', 'output format')
+        .choices(['text', 'json', 'junit'])
+        .default('text'),
+    )
     .option('--fail-on-warn', 'exit 1 on warnings too', false)
-    .addOption(new Option('-n, --namespace <ns>', 'namespace for manifests that have none (the GitOps destination namespace)').default('default').argParser(nonEmpty('--namespace')))
+    .addOption(
+      new Option(
+        '-n, --namespace <ns>',
+        'namespace for manifests that have none (the GitOps destination namespace)',
+      )
+        .default('default')
+        .argParser(nonEmpty('--namespace')),
+    )
     .addOption(asOption())
     .addOption(asGroupOption())
     .addHelpText(

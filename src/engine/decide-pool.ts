@@ -37,7 +37,9 @@ export function judgePoolChange(input: PoolChangeInput): PoolJudgement {
       ? poolFacts(input.oldPool, namespace, input.before, releases, policy)
       : undefined;
   const change: PoolChange = { operation: old ? 'UPDATE' : 'CREATE', old, next, policy };
-  const before: PoolChange | undefined = old ? { operation: 'CREATE', next: old, policy } : undefined;
+  const before: PoolChange | undefined = old
+    ? { operation: 'CREATE', next: old, policy }
+    : undefined;
 
   const observations: Observation[] = [];
   for (const rule of RULES) {

@@ -5,7 +5,6 @@ import {
   CRUN_CRC,
   R417,
   R421,
-  R50,
   RUNC_CRC,
   configMap,
   hostedCluster,
@@ -26,27 +25,43 @@ describe('effective stream on CREATE', () => {
   });
 
   it('denies explicit rhel-10 on a 4.21 release (release-minimum) with the upstream message', () => {
-    const d = decide(request('CREATE', nodePool({ release: R421, stream: 'rhel-10' })), world(), 'validate');
+    const d = decide(
+      request('CREATE', nodePool({ release: R421, stream: 'rhel-10' })),
+      world(),
+      'validate',
+    );
     expect(d.allowed).toBe(false);
     const f = d.findings.find((x) => x.rule === 'release-minimum');
-    expect(f?.message).toContain('stream "rhel-10" requires OCP >= 5.0, but release version is 4.21.0-x86_64');
+    expect(f?.message).toContain(
+      'stream "rhel-10" requires OCP >= 5.0, but release version is 4.21.0-x86_64',
+    );
   });
 
   it('denies a stream name the API does not accept', () => {
     const d = decide(request('CREATE', nodePool({ stream: 'rhel-11' })), world(), 'validate');
     expect(denied(d)).toEqual(['known-stream']);
-    expect(d.findings[0]?.message).toContain('unknown RHEL stream "rhel-11"; valid values are "rhel-9" and "rhel-10"');
+    expect(d.findings[0]?.message).toContain(
+      'unknown RHEL stream "rhel-11"; valid values are "rhel-9" and "rhel-10"',
+    );
   });
 
   it('denies rhel-10 on a single-stream payload that does not offer it', () => {
-    const d = decide(request('CREATE', nodePool({ release: R421, stream: 'rhel-10' })), world(), 'validate');
+    const d = decide(
+      request('CREATE', nodePool({ release: R421, stream: 'rhel-10' })),
+      world(),
+      'validate',
+    );
     expect(denied(d)).toEqual(['known-stream', 'release-minimum']);
     expect(d.findings[0]?.message).toContain('available streams: [rhel-9]');
   });
 
   it('denies explicit rhel-10 with a runc ContainerRuntimeConfig and names where runc is set', () => {
     const ctx = world([configMap('runtime', RUNC_CRC)]);
-    const d = decide(request('CREATE', nodePool({ stream: 'rhel-10', config: ['runtime'] })), ctx, 'validate');
+    const d = decide(
+      request('CREATE', nodePool({ stream: 'rhel-10', config: ['runtime'] })),
+      ctx,
+      'validate',
+    );
     expect(denied(d)).toEqual(['runtime']);
     expect(d.findings[0]?.message).toContain('ConfigMap "runtime"');
     expect(d.findings[0]?.message).toContain('crun');
@@ -91,7 +106,9 @@ describe('boot image availability', () => {
       'validate',
     );
     expect(denied(d)).toEqual(['boot-image']);
-    expect(d.findings[0]?.message).toMatch(/no rhel-10 boot image for AWS region eu-west-3 \(amd64\)/);
+    expect(d.findings[0]?.message).toMatch(
+      /no rhel-10 boot image for AWS region eu-west-3 \(amd64\)/,
+    );
     expect(d.findings[0]?.message).toContain('us-east-1, us-west-2');
     expect(d.findings[0]?.message).toContain('spec.platform.aws.ami');
   });
@@ -99,13 +116,23 @@ describe('boot image availability', () => {
   it('skips the lookup when the pool overrides its AMI', () => {
     const ctx = world();
     const hc = hostedCluster({ platform: { type: 'AWS', aws: { region: 'eu-west-3' } } });
-    const pool = nodePool({ stream: 'rhel-10', platform: { type: 'AWS', aws: { ami: 'ami-0123456789abcdef0' } } });
-    const d = decide(request('CREATE', pool), { ...ctx, cluster: ctx.cluster.withOverlay([hc]) }, 'validate');
+    const pool = nodePool({
+      stream: 'rhel-10',
+      platform: { type: 'AWS', aws: { ami: 'ami-0123456789abcdef0' } },
+    });
+    const d = decide(
+      request('CREATE', pool),
+      { ...ctx, cluster: ctx.cluster.withOverlay([hc]) },
+      'validate',
+    );
     expect(d.allowed).toBe(true);
   });
 
   it('denies rhel-10 on Azure where the 5.0 payload has no marketplace image (empty no-purchase-plan)', () => {
-    const pool = nodePool({ stream: 'rhel-10', platform: { type: 'Azure', azure: { image: { type: 'AzureMarketplace' } } } });
+    const pool = nodePool({
+      stream: 'rhel-10',
+      platform: { type: 'Azure', azure: { image: { type: 'AzureMarketplace' } } },
+    });
     const d = decide(request('CREATE', pool), world(), 'validate');
     expect(denied(d)).toEqual(['boot-image']);
     expect(d.findings[0]?.message).toContain('rhel-9 has one here');
@@ -138,7 +165,11 @@ describe('downgrades', () => {
 
   it('denies an explicit rhel-9 on an implicit pool whose nodes run rhel-10 (CEL cannot see it)', () => {
     const old = nodePool({ upgradeType: 'InPlace' });
-    const d = decide(request('UPDATE', nodePool({ upgradeType: 'InPlace', stream: 'rhel-9' }), old), world(), 'validate');
+    const d = decide(
+      request('UPDATE', nodePool({ upgradeType: 'InPlace', stream: 'rhel-9' }), old),
+      world(),
+      'validate',
+    );
     expect(denied(d)).toEqual(['no-downgrade']);
   });
 
@@ -154,18 +185,34 @@ describe('downgrades', () => {
     const old = nodePool({ stream: 'rhel-9', status: 'rhel-10', upgradeType: 'InPlace' });
     // Removing the field is denied by no-removal; an InPlace pool still on rhel-10 nodes staying
     // on explicit rhel-9 is a downgrade of what runs.
-    const d = decide(request('UPDATE', nodePool({ stream: 'rhel-9', status: 'rhel-10', upgradeType: 'InPlace', name: 'workers' }), old), world(), 'validate');
+    const d = decide(
+      request(
+        'UPDATE',
+        nodePool({ stream: 'rhel-9', status: 'rhel-10', upgradeType: 'InPlace', name: 'workers' }),
+        old,
+      ),
+      world(),
+      'validate',
+    );
     expect(denied(d)).toEqual(['no-downgrade']);
   });
 
   it('lets a policy relax no-downgrade to warn for Replace pools but never for InPlace pools', () => {
     const policy = { ...defaultPolicy(), noDowngradeReplace: 'warn' as const };
     const ctx = world([], policy);
-    const replace = decide(request('UPDATE', nodePool({ stream: 'rhel-9' }), nodePool({ stream: 'rhel-10' })), ctx, 'validate');
+    const replace = decide(
+      request('UPDATE', nodePool({ stream: 'rhel-9' }), nodePool({ stream: 'rhel-10' })),
+      ctx,
+      'validate',
+    );
     expect(replace.allowed).toBe(true);
     expect(rules(replace)).toEqual(['warn:no-downgrade']);
     const inPlace = decide(
-      request('UPDATE', nodePool({ stream: 'rhel-9', upgradeType: 'InPlace' }), nodePool({ stream: 'rhel-10', upgradeType: 'InPlace' })),
+      request(
+        'UPDATE',
+        nodePool({ stream: 'rhel-9', upgradeType: 'InPlace' }),
+        nodePool({ stream: 'rhel-10', upgradeType: 'InPlace' }),
+      ),
       ctx,
       'validate',
     );
@@ -185,31 +232,48 @@ describe('downgrades', () => {
 describe('ConfigMaps are part of the pools that use them', () => {
   it('denies adding runc to the config of an implicit InPlace rhel-10 pool, naming the pool', () => {
     const pool = nodePool({ upgradeType: 'InPlace', config: ['runtime'], status: 'rhel-10' });
-    const other = nodePool({ name: 'other', config: ['runtime'] });
+    // On 4.21 the release default is rhel-9 either way: runc changes nothing for this pool.
+    const other = nodePool({ name: 'other', config: ['runtime'], release: R421 });
     const ctx = world([pool, other, configMap('runtime', CRUN_CRC)]);
     const d = decide(
-      request('UPDATE', configMap('runtime', RUNC_CRC), configMap('runtime', CRUN_CRC), { group: '', version: 'v1', kind: 'ConfigMap' }),
+      request('UPDATE', configMap('runtime', RUNC_CRC), configMap('runtime', CRUN_CRC), {
+        group: '',
+        version: 'v1',
+        kind: 'ConfigMap',
+      }),
       ctx,
       'validate',
     );
     expect(d.allowed).toBe(false);
     const msgs = d.findings.filter((f) => f.severity === 'deny').map((f) => f.message);
-    expect(msgs.some((m) => m.startsWith('NodePool clusters/workers (uses ConfigMap clusters/runtime)'))).toBe(true);
+    expect(
+      msgs.some((m) => m.startsWith('NodePool clusters/workers (uses ConfigMap clusters/runtime)')),
+    ).toBe(true);
     expect(msgs.some((m) => m.startsWith('NodePool clusters/other'))).toBe(false);
   });
 
   it('allows a ConfigMap no NodePool uses, and every DELETE, untouched', () => {
     const ctx = world([nodePool({ config: ['runtime'] })]);
     const cmKind = { group: '', version: 'v1', kind: 'ConfigMap' };
-    expect(decide(request('CREATE', configMap('unrelated', RUNC_CRC), null, cmKind), ctx, 'validate')).toEqual({ allowed: true, findings: [], patch: [] });
-    expect(decide(request('DELETE', null, nodePool()), ctx, 'validate')).toEqual({ allowed: true, findings: [], patch: [] });
+    expect(
+      decide(request('CREATE', configMap('unrelated', RUNC_CRC), null, cmKind), ctx, 'validate'),
+    ).toEqual({ allowed: true, findings: [], patch: [] });
+    expect(decide(request('DELETE', null, nodePool()), ctx, 'validate')).toEqual({
+      allowed: true,
+      findings: [],
+      patch: [],
+    });
   });
 });
 
 describe('warnings', () => {
   it('warns on an InPlace rhel-9 → rhel-10 rebase', () => {
     const old = nodePool({ upgradeType: 'InPlace', stream: 'rhel-9' });
-    const d = decide(request('UPDATE', nodePool({ upgradeType: 'InPlace', stream: 'rhel-10' }), old), world(), 'validate');
+    const d = decide(
+      request('UPDATE', nodePool({ upgradeType: 'InPlace', stream: 'rhel-10' }), old),
+      world(),
+      'validate',
+    );
     expect(rules(d)).toEqual(['warn:inplace-rebase']);
   });
 
@@ -221,7 +285,28 @@ describe('warnings', () => {
   });
 
   it('warns when the installed NodePool CRD lacks spec.osImageStream', () => {
-    const crd = { apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'nodepools.hypershift.openshift.io' }, spec: { group: 'hypershift.openshift.io', names: { kind: 'NodePool', plural: 'nodepools' }, versions: [{ name: 'v1beta1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', properties: { spec: { type: 'object', properties: {} } } } } }] } };
+    const crd = {
+      apiVersion: 'apiextensions.k8s.io/v1',
+      kind: 'CustomResourceDefinition',
+      metadata: { name: 'nodepools.hypershift.openshift.io' },
+      spec: {
+        group: 'hypershift.openshift.io',
+        names: { kind: 'NodePool', plural: 'nodepools' },
+        versions: [
+          {
+            name: 'v1beta1',
+            served: true,
+            storage: true,
+            schema: {
+              openAPIV3Schema: {
+                type: 'object',
+                properties: { spec: { type: 'object', properties: {} } },
+              },
+            },
+          },
+        ],
+      },
+    };
     const d = decide(request('CREATE', nodePool({ stream: 'rhel-9' })), world([crd]), 'validate');
     expect(rules(d)).toEqual(['warn:field-supported']);
   });
@@ -239,7 +324,10 @@ describe('warnings', () => {
 });
 
 describe('exemptions', () => {
-  const exempt = { 'streamguard.io/exempt': 'boot-image', 'streamguard.io/exempt-reason': 'AMI copied by hand' };
+  const exempt = {
+    'streamguard.io/exempt': 'boot-image',
+    'streamguard.io/exempt-reason': 'AMI copied by hand',
+  };
   const inRegion = (ctxPolicy = defaultPolicy()) => {
     const ctx = world([], ctxPolicy);
     const hc = hostedCluster({ platform: { type: 'AWS', aws: { region: 'eu-west-3' } } });
@@ -249,18 +337,36 @@ describe('exemptions', () => {
   it('is honoured only for users the policy allows, and always reported', () => {
     const policy = { ...defaultPolicy(), exemptions: { users: ['alice'], groups: [] } };
     const pool = nodePool({ stream: 'rhel-10', annotations: exempt });
-    const ok = decide({ ...request('CREATE', pool), userInfo: { username: 'alice' } }, inRegion(policy), 'validate');
+    const ok = decide(
+      { ...request('CREATE', pool), userInfo: { username: 'alice' } },
+      inRegion(policy),
+      'validate',
+    );
     expect(ok.allowed).toBe(true);
     expect(rules(ok)).toEqual(['warn:boot-image', 'warn:exemption']);
-    const bob = decide({ ...request('CREATE', pool), userInfo: { username: 'bob' } }, inRegion(policy), 'validate');
+    const bob = decide(
+      { ...request('CREATE', pool), userInfo: { username: 'bob' } },
+      inRegion(policy),
+      'validate',
+    );
     expect(denied(bob)).toEqual(['boot-image']);
-    expect(bob.findings.find((f) => f.rule === 'exemption')?.message).toContain('user bob is not allowed');
+    expect(bob.findings.find((f) => f.rule === 'exemption')?.message).toContain(
+      'user bob is not allowed',
+    );
   });
 
   it('never lifts the runtime rule', () => {
     const policy = { ...defaultPolicy(), exemptions: { users: ['alice'], groups: [] } };
-    const pool = nodePool({ stream: 'rhel-10', config: ['runtime'], annotations: { 'streamguard.io/exempt': 'runtime', 'streamguard.io/exempt-reason': 'x' } });
-    const d = decide({ ...request('CREATE', pool), userInfo: { username: 'alice' } }, world([configMap('runtime', RUNC_CRC)], policy), 'validate');
+    const pool = nodePool({
+      stream: 'rhel-10',
+      config: ['runtime'],
+      annotations: { 'streamguard.io/exempt': 'runtime', 'streamguard.io/exempt-reason': 'x' },
+    });
+    const d = decide(
+      { ...request('CREATE', pool), userInfo: { username: 'alice' } },
+      world([configMap('runtime', RUNC_CRC)], policy),
+      'validate',
+    );
     expect(denied(d)).toEqual(['runtime']);
   });
 });
@@ -271,15 +377,25 @@ describe('mutation', () => {
     expect(d.allowed).toBe(true);
     expect(d.patch).toEqual([
       { op: 'add', path: '/spec/osImageStream', value: { name: 'rhel-10' } },
-      { op: 'add', path: '/metadata/annotations', value: { 'streamguard.io/defaulted-stream': 'rhel-10' } },
+      {
+        op: 'add',
+        path: '/metadata/annotations',
+        value: { 'streamguard.io/defaulted-stream': 'rhel-10' },
+      },
     ]);
   });
 
   it('pins rhel-9 on a 4.21 release and never touches an UPDATE that keeps its field', () => {
     const d = decide(request('CREATE', nodePool({ release: R417 })), world(), 'mutate');
-    expect(d.patch[0]).toEqual({ op: 'add', path: '/spec/osImageStream', value: { name: 'rhel-9' } });
+    expect(d.patch[0]).toEqual({
+      op: 'add',
+      path: '/spec/osImageStream',
+      value: { name: 'rhel-9' },
+    });
     const old = nodePool();
-    expect(decide(request('UPDATE', nodePool({ release: R421 }), old), world(), 'mutate').patch).toEqual([]);
+    expect(
+      decide(request('UPDATE', nodePool({ release: R421 }), old), world(), 'mutate').patch,
+    ).toEqual([]);
   });
 
   it('restores a pinned stream that a full-replace apply dropped (sticky-default)', () => {
@@ -288,10 +404,16 @@ describe('mutation', () => {
     const d = decide(request('UPDATE', nodePool(), old), world(), 'mutate');
     expect(d.patch).toEqual([
       { op: 'add', path: '/spec/osImageStream', value: { name: 'rhel-10' } },
-      { op: 'add', path: '/metadata/annotations', value: { 'streamguard.io/defaulted-stream': 'rhel-10' } },
+      {
+        op: 'add',
+        path: '/metadata/annotations',
+        value: { 'streamguard.io/defaulted-stream': 'rhel-10' },
+      },
     ]);
     // Without the mutating webhook, the validating one sees a removal.
-    expect(denied(decide(request('UPDATE', nodePool(), old), world(), 'validate'))).toEqual(['no-removal']);
+    expect(denied(decide(request('UPDATE', nodePool(), old), world(), 'validate'))).toEqual([
+      'no-removal',
+    ]);
   });
 
   it('does not restore a stream the user set (no defaulted annotation)', () => {

@@ -10,7 +10,11 @@ export type Webhook = 'validate' | 'mutate';
 
 const ALLOW: Decision = { allowed: true, findings: [], patch: [] };
 
-export function decide(request: AdmissionRequestLike, ctx: DecisionContext, webhook: Webhook): Decision {
+export function decide(
+  request: AdmissionRequestLike,
+  ctx: DecisionContext,
+  webhook: Webhook,
+): Decision {
   if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return ALLOW;
   const { group, kind } = request.kind;
   if (group === 'hypershift.openshift.io' && kind === 'NodePool') {

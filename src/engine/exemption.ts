@@ -37,7 +37,9 @@ export function evaluateExemption(
     notes.push(note(`${ANNOTATIONS.exempt} on NodePool ${key}: ${parts.join('; ')}`));
   }
   const rules = new Set(
-    requested.filter((r): r is RuleId => (RULE_IDS as readonly string[]).includes(r) && !NEVER_EXEMPT.has(r)),
+    requested.filter(
+      (r): r is RuleId => (RULE_IDS as readonly string[]).includes(r) && !NEVER_EXEMPT.has(r),
+    ),
   );
   const who = user?.username ?? '(unknown user)';
   const allowed =
@@ -47,7 +49,11 @@ export function evaluateExemption(
     const why = !allowed
       ? `user ${who} is not allowed to use exemptions by policy ${policy.source}`
       : `${ANNOTATIONS.exemptReason} is missing`;
-    notes.push(note(`exemption of NodePool ${key} from ${[...rules].join(', ') || 'no rules'} ignored: ${why}`));
+    notes.push(
+      note(
+        `exemption of NodePool ${key} from ${[...rules].join(', ') || 'no rules'} ignored: ${why}`,
+      ),
+    );
     return { rules: new Set(), reason, notes };
   }
   if (rules.size > 0) {

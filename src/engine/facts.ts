@@ -84,9 +84,14 @@ export function poolFacts(
   };
 }
 
-/** An existing pool is on rhel-10 when its old effective stream or its observed stream says so. */
+/**
+ * An existing pool is on rhel-10 when its old effective stream or its observed stream says so —
+ * or when it asked for rhel-10 explicitly: upstream CEL forbids leaving an explicit rhel-10 even
+ * when the release could not honour it.
+ */
 export function isOnRhel10(old: PoolFacts): boolean {
   return (
+    old.explicit === 'rhel-10' ||
     (old.effective.kind === 'stream' && old.effective.stream === 'rhel-10') ||
     old.status === 'rhel-10'
   );

@@ -31,6 +31,9 @@ export interface MirrorSource {
   from: string;
 }
 
-export function coveringSource(sources: readonly MirrorSource[], ref: string): MirrorSource | undefined {
+export function coveringSource(
+  sources: readonly MirrorSource[],
+  ref: string,
+): MirrorSource | undefined {
   return sources.find((s) => sourceCovers(s.source, ref));
 }

@@ -55,7 +55,9 @@ export function stickyDefault(old: NodePool, next: PoolFacts): Mutation {
   if (typeof pinned !== 'string' || next.explicit !== undefined) return NONE;
   if (annotation(old, ANNOTATIONS.defaultedStream) !== pinned) return NONE;
   if (!isObject(next.pool.spec)) return NONE;
-  const patch: JsonPatchOperation[] = [{ op: 'add', path: '/spec/osImageStream', value: { name: pinned } }];
+  const patch: JsonPatchOperation[] = [
+    { op: 'add', path: '/spec/osImageStream', value: { name: pinned } },
+  ];
   if (annotation(next.pool, ANNOTATIONS.defaultedStream) !== pinned) {
     patch.push(...annotationPatch(next.pool, pinned));
   }

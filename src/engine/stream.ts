@@ -82,7 +82,8 @@ export function bootImageStream(input: {
   effective: Resolution;
 }): StreamName | undefined {
   if (!input.crdHasField) return RHEL9;
-  if (input.explicit !== undefined) return API_STREAMS.includes(input.explicit) ? input.explicit : undefined;
+  if (input.explicit !== undefined)
+    return API_STREAMS.includes(input.explicit) ? input.explicit : undefined;
   if (input.status) return input.status;
   return streamOf(input.effective);
 }

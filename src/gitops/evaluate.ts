@@ -43,12 +43,21 @@ export interface CheckResult {
 }
 
 /** Kinds that are context for the NodePools (the rest of the change is not ours to judge). */
-const CONTEXT_KINDS = new Set(['HostedCluster', 'ConfigMap', 'ImageDigestMirrorSet', 'CustomResourceDefinition']);
+const CONTEXT_KINDS = new Set([
+  'HostedCluster',
+  'ConfigMap',
+  'ImageDigestMirrorSet',
+  'CustomResourceDefinition',
+]);
 
 export function evaluateChange(input: CheckInput): CheckResult[] {
-  const placed = input.manifests.map((m) => ({ ...m, object: withNamespace(m.object, input.defaultNamespace) }));
+  const placed = input.manifests.map((m) => ({
+    ...m,
+    object: withNamespace(m.object, input.defaultNamespace),
+  }));
   const base = (input.base ?? []).map((o) => withNamespace(o, input.defaultNamespace));
-  const context = (objects: readonly KubeObject[]) => objects.filter((o) => CONTEXT_KINDS.has(o.kind ?? ''));
+  const context = (objects: readonly KubeObject[]) =>
+    objects.filter((o) => CONTEXT_KINDS.has(o.kind ?? ''));
   const before = base.length > 0 ? input.cluster.withOverlay(context(base)) : input.cluster;
   const after = input.cluster.withOverlay(context(placed.map((m) => m.object)));
   const basePools = new Map(base.filter(isNodePool).map((p) => [identity(p), p]));
@@ -61,7 +70,9 @@ export function evaluateChange(input: CheckInput): CheckResult[] {
     const name = object.metadata?.name ?? '';
     judged.add(identity(object));
     const { old, oldFrom } = oldPool(object, basePools, input.cluster);
-    results.push(judgePool(input, { source, namespace, name, newPool: object, old, oldFrom, before, after }));
+    results.push(
+      judgePool(input, { source, namespace, name, newPool: object, old, oldFrom, before, after }),
+    );
   }
   // A changed ConfigMap is part of every pool that uses it, even pools the change does not touch.
   for (const { object, source } of placed) {
@@ -154,7 +165,10 @@ function oldPool(
   const fromBase = basePools.get(identity(pool));
   if (fromBase) {
     // Git holds no status; the nodes' observed stream must still protect against a downgrade.
-    return { old: live?.status ? { ...fromBase, status: live.status } : fromBase, oldFrom: 'base-ref' };
+    return {
+      old: live?.status ? { ...fromBase, status: live.status } : fromBase,
+      oldFrom: 'base-ref',
+    };
   }
   return live ? { old: live, oldFrom: 'state' } : { old: undefined, oldFrom: 'none' };
 }
@@ -167,11 +181,20 @@ function identity(obj: KubeObject): string {
   return `${obj.kind}/${obj.metadata?.namespace ?? ''}/${obj.metadata?.name ?? ''}`;
 }
 
-const CLUSTER_SCOPED = new Set(['CustomResourceDefinition', 'ImageDigestMirrorSet', 'ImageTagMirrorSet', 'Namespace']);
+const CLUSTER_SCOPED = new Set([
+  'CustomResourceDefinition',
+  'ImageDigestMirrorSet',
+  'ImageTagMirrorSet',
+  'Namespace',
+]);
 
 /** Namespaced manifests without a namespace land in the GitOps tool's destination namespace. */
 function withNamespace<T extends KubeObject>(obj: T, namespace: string): T {
-  if (!isObject(obj.metadata) || typeof obj.metadata.namespace === 'string' || CLUSTER_SCOPED.has(obj.kind ?? '')) {
+  if (
+    !isObject(obj.metadata) ||
+    typeof obj.metadata.namespace === 'string' ||
+    CLUSTER_SCOPED.has(obj.kind ?? '')
+  ) {
     return obj;
   }
   return { ...obj, metadata: { ...obj.metadata, namespace } };

@@ -14,7 +14,10 @@ export interface ManifestFile {
   objects: KubeObject[];
 }
 
-export async function manifestFiles(paths: readonly string[], stdin: () => Promise<Buffer>): Promise<ManifestFile[]> {
+export async function manifestFiles(
+  paths: readonly string[],
+  stdin: () => Promise<Buffer>,
+): Promise<ManifestFile[]> {
   const files: string[] = [];
   for (const path of paths) {
     if (path === '-') {
@@ -25,7 +28,9 @@ export async function manifestFiles(paths: readonly string[], stdin: () => Promi
     try {
       info = await stat(path);
     } catch (err) {
-      throw new UsageError(`${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`);
+      throw new UsageError(
+        `${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`,
+      );
     }
     if (info.isDirectory()) files.push(...(await walk(path)));
     else files.push(path);
@@ -40,7 +45,10 @@ export async function manifestFiles(paths: readonly string[], stdin: () => Promi
 
 export function manifestObjects(files: readonly ManifestFile[]): ManifestObject[] {
   return files.flatMap((file) =>
-    file.objects.map((object, i) => ({ object, source: file.objects.length > 1 ? `${file.path}#${i + 1}` : file.path })),
+    file.objects.map((object, i) => ({
+      object,
+      source: file.objects.length > 1 ? `${file.path}#${i + 1}` : file.path,
+    })),
   );
 }
 

@@ -14,7 +14,8 @@ export async function fileAtRevision(ref: string, path: string): Promise<Buffer 
     await run('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { code?: unknown };
-    if (e.code === 'ENOENT') throw new ExternalError('git is not installed or not on PATH (needed for --base-ref)');
+    if (e.code === 'ENOENT')
+      throw new ExternalError('git is not installed or not on PATH (needed for --base-ref)');
     throw new UsageError(`--base-ref ${ref}: not a commit in the Git repository holding ${path}`);
   }
   try {
@@ -27,6 +28,8 @@ export async function fileAtRevision(ref: string, path: string): Promise<Buffer 
   } catch (err) {
     const stderr = String((err as { stderr?: Buffer }).stderr ?? '');
     if (/does not exist|exists on disk, but not in/.test(stderr)) return undefined;
-    throw new ExternalError(`git show ${ref}:${path} failed: ${stderr.trim() || (err as Error).message}`);
+    throw new ExternalError(
+      `git show ${ref}:${path} failed: ${stderr.trim() || (err as Error).message}`,
+    );
   }
 }

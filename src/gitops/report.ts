@@ -34,15 +34,24 @@ function label(f: Finding): string {
 export function renderText(results: readonly CheckResult[]): string {
   const lines: string[] = [];
   for (const r of results) {
-    const verdict = !r.allowed ? 'denied' : r.findings.some((f) => !isNote(f)) ? 'allowed with warnings' : 'allowed';
+    const verdict = !r.allowed
+      ? 'denied'
+      : r.findings.some((f) => !isNote(f))
+        ? 'allowed with warnings'
+        : 'allowed';
     const old = r.oldFrom === 'none' ? 'new' : `old object from ${r.oldFrom}`;
     const via = r.via ? `, changed through ${r.via}` : '';
-    lines.push(`${r.source}: NodePool ${r.namespace}/${r.name} ${r.operation} (${old}${via}): ${verdict}`);
+    lines.push(
+      `${r.source}: NodePool ${r.namespace}/${r.name} ${r.operation} (${old}${via}): ${verdict}`,
+    );
     for (const f of r.findings) lines.push(`  ${label(f)} [${f.rule}] ${f.message}`);
   }
   const s = summarize(results);
   if (results.length === 0) lines.push('no NodePools in the change (nothing to check)');
-  else lines.push(`${s.checked} NodePool${s.checked === 1 ? '' : 's'} checked: ${s.denied} denied, ${s.warned} with warnings, ${s.clean} clean`);
+  else
+    lines.push(
+      `${s.checked} NodePool${s.checked === 1 ? '' : 's'} checked: ${s.denied} denied, ${s.warned} with warnings, ${s.clean} clean`,
+    );
   return `${lines.join('\n')}\n`;
 }
 
@@ -53,7 +62,11 @@ export function renderJson(results: readonly CheckResult[], exitCode: number): s
     summary: { ...summarize(results), exitCode },
     results: results.map((r) => ({
       ...r,
-      findings: r.findings.map((f) => ({ rule: f.rule, severity: isNote(f) ? 'mutate' : f.severity, message: f.message })),
+      findings: r.findings.map((f) => ({
+        rule: f.rule,
+        severity: isNote(f) ? 'mutate' : f.severity,
+        message: f.message,
+      })),
     })),
   };
   return `${JSON.stringify(report, null, 2)}\n`;
@@ -66,7 +79,9 @@ export function renderJunit(results: readonly CheckResult[], failOnWarn: boolean
     bySource.set(file, [...(bySource.get(file) ?? []), r]);
   }
   const failing = (r: CheckResult) =>
-    r.findings.filter((f) => f.severity === 'deny' || (failOnWarn && f.severity === 'warn' && !isNote(f)));
+    r.findings.filter(
+      (f) => f.severity === 'deny' || (failOnWarn && f.severity === 'warn' && !isNote(f)),
+    );
   const suites: string[] = [];
   let failures = 0;
   for (const [file, group] of bySource) {
@@ -82,7 +97,9 @@ export function renderJunit(results: readonly CheckResult[], failOnWarn: boolean
     });
     const suiteFailures = group.filter((r) => failing(r).length > 0).length;
     failures += suiteFailures;
-    suites.push(`  <testsuite name="${xml(file)}" tests="${group.length}" failures="${suiteFailures}" errors="0">\n${cases.join('\n')}\n  </testsuite>`);
+    suites.push(
+      `  <testsuite name="${xml(file)}" tests="${group.length}" failures="${suiteFailures}" errors="0">\n${cases.join('\n')}\n  </testsuite>`,
+    );
   }
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="streamguard check" tests="${results.length}" failures="${failures}" errors="0">\n${suites.join('\n')}${suites.length ? '\n' : ''}</testsuites>\n`;
 }
@@ -90,7 +107,15 @@ export function renderJunit(results: readonly CheckResult[], failOnWarn: boolean
 function xml(text: string): string {
   // XML 1.0 forbids most control characters even when escaped.
   // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, ' ').replace(/[<>&"']/g, (c) => ENTITIES[c] ?? c);
+  return text
+    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, ' ')
+    .replace(/[<>&"']/g, (c) => ENTITIES[c] ?? c);
 }
 
-const ENTITIES: Record<string, string> = { '<': '&lt;', '>': '&gt;', '&': '&amp;', '"': '&quot;', "'": '&apos;' };
+const ENTITIES: Record<string, string> = {
+  '<': '&lt;',
+  '>': '&gt;',
+  '&': '&amp;',
+  '"': '&quot;',
+  "'": '&apos;',
+};

@@ -6,6 +6,11 @@ import type { JsonPatchOperation } from '../engine/types.js';
 const { applyPatch, deepClone } = fastJsonPatch;
 
 export function applyJsonPatch<T>(document: T, patch: readonly JsonPatchOperation[]): T {
-  const result = applyPatch(deepClone(document) as T, patch as fastJsonPatch.Operation[], true, true);
+  const result = applyPatch(
+    deepClone(document) as T,
+    patch as fastJsonPatch.Operation[],
+    true,
+    true,
+  );
   return result.newDocument;
 }

@@ -26,15 +26,15 @@ export async function loadStateDir(dir: string): Promise<LoadedState> {
   });
   if (!info.isDirectory()) throw new StateError(dir, 'state path is not a directory');
   const files = await manifestFiles(dir, new Set());
-  const contents = await Promise.all(
-    files.map((file) =>
-      readFile(file).catch((err: unknown) => {
-        throw new StateError(file, `cannot read file: ${reason(err)}`);
-      }),
-    ),
-  );
   const objects: KubeObject[] = [];
-  files.forEach((file, i) => objects.push(...parseManifestBytes(contents[i] as Buffer, file)));
+  // One file at a time: a state directory may hold thousands of files (no EMFILE), and the
+  // order of objects, hence of every message, stays the order of the files.
+  for (const file of files) {
+    const bytes = await readFile(file).catch((err: unknown) => {
+      throw new StateError(file, `cannot read file: ${reason(err)}`);
+    });
+    for (const obj of parseManifestBytes(bytes, file)) objects.push(obj);
+  }
   return { cluster: new ClusterState(objects), releases: new StateReleaseCatalog(objects), files };
 }
 

@@ -25,11 +25,18 @@ describe('parseManifests', () => {
       upstream('hypershift-sample-aws-hostedcluster-nodepool.yaml'),
       'sample.yaml',
     );
-    expect(objects.map((o) => o.kind)).toEqual(['Namespace', 'Secret', 'HostedCluster', 'NodePool']);
+    expect(objects.map((o) => o.kind)).toEqual([
+      'Namespace',
+      'Secret',
+      'HostedCluster',
+      'NodePool',
+    ]);
     const pool = objects[3] as NodePool;
     expect(pool.spec?.management?.upgradeType).toBe('Replace');
     expect(sourceOf(pool)).toEqual({ file: 'sample.yaml', document: 4 });
-    expect(describeObject(pool)).toBe('NodePool clusters/example-fakeName (sample.yaml: document 4)');
+    expect(describeObject(pool)).toBe(
+      'NodePool clusters/example-fakeName (sample.yaml: document 4)',
+    );
   });
 
   it('reads the upstream boot images ConfigMap with its JSON-in-a-string data', () => {
@@ -146,9 +153,11 @@ describe('parseManifests', () => {
       '{"apiVersion": "v1", "kind": "ConfigMap", "__proto__": {"polluted": "yes"}}',
       'apiVersion: v1\nkind: ConfigMap\nbase: &b {__proto__: {polluted: "yes"}}\ndata:\n  <<: *b\n',
     ];
-    for (const text of texts) {
-      expect(parseError(text).message).toMatch(/^f\.yaml: document 1: key "__proto__" is not allowed/);
-    }
+    expect(texts.map((text) => parseError(text).message)).toEqual([
+      'f.yaml: document 1: key "__proto__" is not allowed at data',
+      'f.yaml: document 1: key "__proto__" is not allowed',
+      'f.yaml: document 1: key "__proto__" is not allowed at base',
+    ]);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
     expect(Object.prototype).not.toHaveProperty('polluted');
   });
@@ -203,9 +212,35 @@ describe('parseManifests', () => {
       fc.property(
         fc.array(
           fc.constantFrom(
-            'apiVersion: v1\n', 'kind: List\n', 'items:\n', '- ', '  ', '---\n', '{', '}', '[', ']',
-            ': ', '&a ', '*a', '<<: ', '__proto__', '"', "'", '\t', '\n', 'metadata:', '!!binary ',
-            '%YAML 1.1\n', 'kind: ConfigMap\n', 'null', '#', '? ', '|\n', '\u0000', '\uFEFF',
+            'apiVersion: v1\n',
+            'kind: List\n',
+            'items:\n',
+            '- ',
+            '  ',
+            '---\n',
+            '{',
+            '}',
+            '[',
+            ']',
+            ': ',
+            '&a ',
+            '*a',
+            '<<: ',
+            '__proto__',
+            '"',
+            "'",
+            '\t',
+            '\n',
+            'metadata:',
+            '!!binary ',
+            '%YAML 1.1\n',
+            'kind: ConfigMap\n',
+            'null',
+            '#',
+            '? ',
+            '|\n',
+            '\u0000',
+            '\uFEFF',
           ),
           { maxLength: 40 },
         ),

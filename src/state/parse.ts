@@ -159,10 +159,11 @@ function toPlain(value: unknown, where: string): unknown {
     } else {
       const out: Record<string, unknown> = {};
       for (const [key, item] of Object.entries(v)) {
-        path.push(key);
         // An own `__proto__` key is a prototype-pollution trap for any later merge or patch.
-        if (key === '__proto__')
+        if (key === '__proto__') {
           throw new StateError(where, `key "__proto__" is not allowed${at()}`);
+        }
+        path.push(key);
         out[key] = copy(item);
         path.pop();
       }

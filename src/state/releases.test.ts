@@ -10,7 +10,10 @@ const TAG = 'quay.io/openshift-release-dev/ocp-release:5.0.0-ec.2-x86_64';
 const DIGEST = `quay.io/openshift-release-dev/ocp-release@sha256:${'e'.repeat(64)}`;
 
 function upstream(name: string, file = name): KubeObject {
-  const text = readFileSync(new URL(`../../test/fixtures/upstream/${name}`, import.meta.url), 'utf8');
+  const text = readFileSync(
+    new URL(`../../test/fixtures/upstream/${name}`, import.meta.url),
+    'utf8',
+  );
   const [obj] = parseManifests(text, file);
   return obj as KubeObject;
 }

@@ -44,12 +44,21 @@ function annotate<T extends KubeObject>(obj: T, pullspec: string): T {
  * placeholders replaced by digest pullspecs, as release tooling does when it builds a payload.
  */
 export function releaseObjects(): KubeObject[] {
-  const bootimages50 = parse(fixtureText('hypershift-fixture-5.0-coreos-bootimages-configmap.yaml')) as ConfigMap;
-  const bootimages410 = parse(fixtureText('hypershift-fixture-4.10-coreos-bootimages-configmap.yaml')) as ConfigMap;
+  const bootimages50 = parse(
+    fixtureText('hypershift-fixture-5.0-coreos-bootimages-configmap.yaml'),
+  ) as ConfigMap;
+  const bootimages410 = parse(
+    fixtureText('hypershift-fixture-4.10-coreos-bootimages-configmap.yaml'),
+  ) as ConfigMap;
   const refs = fixtureText('mco-image-references.yaml').replace(
     /placeholder\.url\.oc\.will\.replace\.this\.org\/placeholdernamespace:([a-z0-9-]+)/g,
     (_m, tag: string) => {
-      const key = tag === 'rhel10-coreos' ? 'rhel-coreos-10' : tag === 'rhel10-coreos-extensions' ? 'rhel-coreos-10-extensions' : tag;
+      const key =
+        tag === 'rhel10-coreos'
+          ? 'rhel-coreos-10'
+          : tag === 'rhel10-coreos-extensions'
+            ? 'rhel-coreos-10-extensions'
+            : tag;
       const digest = (DIGESTS as Record<string, string>)[key] ?? `sha256:${'9'.repeat(64)}`;
       return `${ART}@${digest}`;
     },
@@ -98,7 +107,11 @@ export function nodePool(o: PoolOptions = {}): NodePool {
   const pool: NodePool = {
     apiVersion: 'hypershift.openshift.io/v1beta1',
     kind: 'NodePool',
-    metadata: { name: o.name ?? 'workers', namespace: 'clusters', ...(o.annotations ? { annotations: o.annotations } : {}) },
+    metadata: {
+      name: o.name ?? 'workers',
+      namespace: 'clusters',
+      ...(o.annotations ? { annotations: o.annotations } : {}),
+    },
     spec: spec as NodePool['spec'],
   };
   if (o.status) pool.status = { osImageStream: { name: o.status } };
@@ -106,7 +119,12 @@ export function nodePool(o: PoolOptions = {}): NodePool {
 }
 
 export function configMap(name: string, config: string): ConfigMap {
-  return { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name, namespace: 'clusters' }, data: { config } };
+  return {
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: { name, namespace: 'clusters' },
+    data: { config },
+  };
 }
 
 export const RUNC_CRC = `apiVersion: machineconfiguration.openshift.io/v1
@@ -118,9 +136,15 @@ spec:
     defaultRuntime: runc
 `;
 
-export const CRUN_CRC = RUNC_CRC.replace('runc\n', 'crun\n').replace('use-runc', 'use-crun');
+export const CRUN_CRC = RUNC_CRC.replace('name: use-runc', 'name: use-crun').replace(
+  'defaultRuntime: runc',
+  'defaultRuntime: crun',
+);
 
-export function world(objects: KubeObject[] = [], policy: Policy = defaultPolicy()): DecisionContext {
+export function world(
+  objects: KubeObject[] = [],
+  policy: Policy = defaultPolicy(),
+): DecisionContext {
   const all = [hostedCluster(), ...releaseObjects(), ...objects];
   return { policy, releases: new StateReleaseCatalog(all), cluster: new ClusterState(all) };
 }

@@ -31,7 +31,8 @@ export const bootImage: Rule = {
     // A multi-stream payload that lacks an explicit stream is known-stream's finding; a payload
     // without the `streams` map serves its legacy stream whatever is asked (HyperShift's
     // StreamForName does the same).
-    if (catalog.multiStream && next.explicit === stream && !catalog.streams.includes(stream)) return [];
+    if (catalog.multiStream && next.explicit === stream && !catalog.streams.includes(stream))
+      return [];
     const lookupStream = catalog.multiStream ? stream : (catalog.legacy?.name ?? stream);
     const found = lookupBootImage(catalog, lookupStream, request);
     const observations: Observation[] = [];
@@ -83,7 +84,9 @@ function overrideField(type: string, platform: NodePoolPlatform): boolean {
       const image = platform.azure?.image;
       if (image?.type === 'ImageID' || nonEmpty(image?.imageID)) return true;
       const m = image?.azureMarketplace;
-      return nonEmpty(m?.publisher) && nonEmpty(m?.offer) && nonEmpty(m?.sku) && nonEmpty(m?.version);
+      return (
+        nonEmpty(m?.publisher) && nonEmpty(m?.offer) && nonEmpty(m?.sku) && nonEmpty(m?.version)
+      );
     }
     case 'GCP':
       return nonEmpty(platform.gcp?.image);
@@ -100,18 +103,24 @@ function overrideField(type: string, platform: NodePoolPlatform): boolean {
 
 type RequestOrContext = BootImageRequest | { context: Observation | undefined };
 
-function bootImageRequest(type: string, platform: NodePoolPlatform, next: PoolFacts): RequestOrContext {
+function bootImageRequest(
+  type: string,
+  platform: NodePoolPlatform,
+  next: PoolFacts,
+): RequestOrContext {
   const arch = typeof next.pool.spec?.arch === 'string' ? next.pool.spec.arch : 'amd64';
   const hcPlatform = next.hostedCluster?.spec?.platform;
   switch (type) {
     case 'AWS': {
       const region = hcPlatform?.aws?.region;
-      if (typeof region !== 'string' || region === '') return { context: missingRegion(next, 'AWS') };
+      if (typeof region !== 'string' || region === '')
+        return { context: missingRegion(next, 'AWS') };
       return { platform: 'AWS', arch, region, windows: platform.aws?.imageType === 'Windows' };
     }
     case 'PowerVS': {
       const region = hcPlatform?.powervs?.region;
-      if (typeof region !== 'string' || region === '') return { context: missingRegion(next, 'PowerVS') };
+      if (typeof region !== 'string' || region === '')
+        return { context: missingRegion(next, 'PowerVS') };
       return { platform: 'PowerVS', arch, region };
     }
     case 'Azure': {
@@ -120,7 +129,8 @@ function bootImageRequest(type: string, platform: NodePoolPlatform, next: PoolFa
       if (!version || version.major < 4 || (version.major === 4 && version.minor < 20)) {
         return { context: undefined };
       }
-      const generation = platform.azure?.image?.azureMarketplace?.imageGeneration === 'Gen1' ? 'Gen1' : 'Gen2';
+      const generation =
+        platform.azure?.image?.azureMarketplace?.imageGeneration === 'Gen1' ? 'Gen1' : 'Gen2';
       return { platform: 'Azure', arch, azureGeneration: generation };
     }
     default:

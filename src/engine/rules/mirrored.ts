@@ -16,7 +16,8 @@ export const mirrored: Rule = {
     const sources = imageContentSources(next);
     const disconnected =
       policy.disconnected === 'true' ||
-      (policy.disconnected === 'auto' && (next.hostedCluster?.spec?.imageContentSources?.length ?? 0) > 0);
+      (policy.disconnected === 'auto' &&
+        (next.hostedCluster?.spec?.imageContentSources?.length ?? 0) > 0);
     if (!disconnected || next.effective.kind !== 'stream' || !next.release) return [];
     const stream = next.effective.stream;
     const images: NodeImages | undefined = next.release.nodeImages?.get(stream);
@@ -41,9 +42,12 @@ export const mirrored: Rule = {
       }
       const digest = digestOf(ref);
       const source = coveringSource(sources, ref);
-      if (!source) problems.push(`${stream} ${what} image ${ref} is not covered by any mirror source`);
+      if (!source)
+        problems.push(`${stream} ${what} image ${ref} is not covered by any mirror source`);
       else if (!digest || !next.view.mirroredDigest(digest)) {
-        problems.push(`${stream} ${what} image ${ref} (source ${source.source} from ${source.from}) is not in any mirror inventory`);
+        problems.push(
+          `${stream} ${what} image ${ref} (source ${source.source} from ${source.from}) is not in any mirror inventory`,
+        );
       }
     }
     if (problems.length === 0) return [];
@@ -61,7 +65,10 @@ function imageContentSources(next: PoolFacts): MirrorSource[] {
   const hc = next.hostedCluster;
   for (const entry of hc?.spec?.imageContentSources ?? []) {
     if (typeof entry?.source === 'string' && (entry.mirrors?.length ?? 0) > 0) {
-      sources.push({ source: entry.source, from: `HostedCluster ${next.namespace}/${hc?.metadata?.name}` });
+      sources.push({
+        source: entry.source,
+        from: `HostedCluster ${next.namespace}/${hc?.metadata?.name}`,
+      });
     }
   }
   const idms = [...mirrorSetsFromConfig(configMapsOf(next)), ...next.view.imageDigestMirrorSets()];

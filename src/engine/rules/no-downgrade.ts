@@ -46,8 +46,9 @@ export const noDowngrade: Rule = {
 
 function onRhel10Because(old: PoolFacts): string {
   const parts: string[] = [];
-  if (old.effective.kind === 'stream' && old.effective.stream === 'rhel-10') {
-    parts.push(old.explicit ? 'spec.osImageStream.name is rhel-10' : 'its release defaults to rhel-10');
+  if (old.explicit === 'rhel-10') parts.push('spec.osImageStream.name is rhel-10');
+  else if (old.effective.kind === 'stream' && old.effective.stream === 'rhel-10') {
+    parts.push('its release defaults to rhel-10');
   }
   if (old.status === 'rhel-10') parts.push('status.osImageStream.name is rhel-10');
   return parts.join(', ');
