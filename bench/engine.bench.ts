@@ -50,7 +50,12 @@ const ctx: DecisionContext = {
 
 const review = JSON.parse(
   readFileSync(new URL('examples/requests/nodepool-scale.json', root), 'utf8'),
-) as { request: { object: { spec: { config: { name: string }[] } }; oldObject: { spec: { config: { name: string }[] } } } };
+) as {
+  request: {
+    object: { spec: { config: { name: string }[] } };
+    oldObject: { spec: { config: { name: string }[] } };
+  };
+};
 for (const obj of [review.request.object, review.request.oldObject]) {
   obj.spec.config = [{ name: 'workers-runtime' }, { name: 'workers-machineconfig' }];
 }
@@ -103,11 +108,21 @@ const best = (xs: ReturnType<typeof measure>[]) =>
 const b = best(base);
 const e = best(engine);
 const fmt = (n: number) => n.toFixed(1).padStart(9);
-console.log(`AdmissionReview body: ${body.length} bytes; ${ITERATIONS} iterations x ${rounds} rounds (best round shown)`);
+console.log(
+  `AdmissionReview body: ${body.length} bytes; ${ITERATIONS} iterations x ${rounds} rounds (best round shown)`,
+);
 console.log('                               per second   median µs   p99 µs');
-console.log(`baseline (JSON parse+stringify) ${fmt(b.perSecond)} ${fmt(b.medianUs)} ${fmt(b.p99Us)}`);
-console.log(`decision (parse+decide+respond) ${fmt(e.perSecond)} ${fmt(e.medianUs)} ${fmt(e.p99Us)}`);
+console.log(
+  `baseline (JSON parse+stringify) ${fmt(b.perSecond)} ${fmt(b.medianUs)} ${fmt(b.p99Us)}`,
+);
+console.log(
+  `decision (parse+decide+respond) ${fmt(e.perSecond)} ${fmt(e.medianUs)} ${fmt(e.p99Us)}`,
+);
 const ratio = e.medianUs / b.medianUs;
-console.log(`ratio decision/baseline (median): ${ratio.toFixed(2)}x (target <= 2.00x) ${ratio <= 2 ? 'OK' : 'OVER TARGET'}`);
+console.log(
+  `ratio decision/baseline (median): ${ratio.toFixed(2)}x (target <= 2.00x) ${ratio <= 2 ? 'OK' : 'OVER TARGET'}`,
+);
 console.log(`ratio decision/baseline (p99):    ${(e.p99Us / b.p99Us).toFixed(2)}x`);
-console.log(`first decision, cold caches (YAML, TOML and stream metadata parsed): ${coldUs.toFixed(0)} µs`);
+console.log(
+  `first decision, cold caches (YAML, TOML and stream metadata parsed): ${coldUs.toFixed(0)} µs`,
+);

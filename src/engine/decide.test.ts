@@ -3,6 +3,7 @@ import { decide } from './decide.js';
 import type { Decision } from './types.js';
 import {
   CRUN_CRC,
+  DIGESTS,
   R417,
   R421,
   RUNC_CRC,
@@ -419,5 +420,128 @@ describe('mutation', () => {
   it('does not restore a stream the user set (no defaulted annotation)', () => {
     const old = nodePool({ stream: 'rhel-10' });
     expect(decide(request('UPDATE', nodePool(), old), world(), 'mutate').patch).toEqual([]);
+  });
+});
+
+describe('mirrored (disconnected clusters)', () => {
+  const art = 'quay.io/openshift-release-dev/ocp-v4.0-art-dev';
+  const disconnected = (sources: { source: string; mirrors: string[] }[]) =>
+    hostedCluster({ imageContentSources: sources });
+  const inventory = (digests: string[]) => ({
+    apiVersion: 'v1',
+    kind: 'ConfigMap',
+    metadata: {
+      name: 'mirror-inventory',
+      namespace: 'streamguard',
+      annotations: { 'streamguard.io/mirror-inventory': 'mirror.example.com:5000' },
+    },
+    data: { digests: digests.join('\n') },
+  });
+  const withMirror = [{ source: art, mirrors: ['mirror.example.com:5000/openshift/release'] }];
+
+  it('denies a rhel-10 pool whose node image digests are in no mirror inventory', () => {
+    const ctx = world([disconnected(withMirror)]);
+    const d = decide(request('CREATE', nodePool({ stream: 'rhel-10' })), ctx, 'validate');
+    expect(denied(d)).toEqual(['mirrored']);
+    expect(d.findings[0]?.message).toContain(`${art}@${DIGESTS['rhel-coreos-10']}`);
+    expect(d.findings[0]?.message).toContain('not in any mirror inventory');
+  });
+
+  it('allows it once both rhel-10 digests are in an inventory, and a rhel-9 pool needs the rhel-9 ones', () => {
+    const inv = inventory([DIGESTS['rhel-coreos-10'], DIGESTS['rhel-coreos-10-extensions']]);
+    const ctx = world([disconnected(withMirror), inv]);
+    expect(
+      decide(request('CREATE', nodePool({ stream: 'rhel-10' })), ctx, 'validate').allowed,
+    ).toBe(true);
+    // Same source repository, other digests: a prefix check alone would have passed this.
+    expect(
+      denied(decide(request('CREATE', nodePool({ stream: 'rhel-9' })), ctx, 'validate')),
+    ).toEqual(['mirrored']);
+  });
+
+  it('needs a mirror source covering the images; an IDMS in the pool config counts', () => {
+    const inv = inventory(Object.values(DIGESTS));
+    const otherSource = [
+      {
+        source: 'quay.io/openshift-release-dev/ocp-release',
+        mirrors: ['mirror.example.com:5000/ocp'],
+      },
+    ];
+    const ctx = world([disconnected(otherSource), inv]);
+    const d = decide(request('CREATE', nodePool({ stream: 'rhel-10' })), ctx, 'validate');
+    expect(d.findings[0]?.message).toContain('not covered by any mirror source');
+    const idms = `apiVersion: config.openshift.io/v1
+kind: ImageDigestMirrorSet
+metadata:
+  name: art
+spec:
+  imageDigestMirrors:
+  - source: ${art}
+    mirrors:
+    - mirror.example.com:5000/openshift/release
+`;
+    const ctx2 = world([disconnected(otherSource), inv, configMap('mirrors', idms)]);
+    const d2 = decide(
+      request('CREATE', nodePool({ stream: 'rhel-10', config: ['mirrors'] })),
+      ctx2,
+      'validate',
+    );
+    expect(d2.allowed).toBe(true);
+  });
+
+  it('does not apply to connected clusters unless the policy says the site is disconnected', () => {
+    expect(
+      decide(request('CREATE', nodePool({ stream: 'rhel-10' })), world(), 'validate').allowed,
+    ).toBe(true);
+    const policy = { ...defaultPolicy(), disconnected: 'true' as const };
+    const d = decide(
+      request('CREATE', nodePool({ stream: 'rhel-10' })),
+      world([], policy),
+      'validate',
+    );
+    expect(denied(d)).toEqual(['mirrored']);
+  });
+});
+
+describe('other platforms', () => {
+  it('checks KubeVirt disks unless containerDiskImage overrides them', () => {
+    const kubevirt = (disk?: string) => ({
+      type: 'KubeVirt',
+      kubevirt: { ...(disk ? { diskImage: { containerDiskImage: disk } } : {}) },
+    });
+    // The 5.0 payload has KubeVirt disks for x86_64 only.
+    const d = decide(
+      request('CREATE', nodePool({ arch: 'arm64', platform: kubevirt() })),
+      world(),
+      'validate',
+    );
+    expect(denied(d)).toEqual(['boot-image']);
+    expect(d.findings[0]?.message).toContain('x86_64');
+    const o = decide(
+      request('CREATE', nodePool({ arch: 'arm64', platform: kubevirt('quay.io/example/disk:1') })),
+      world(),
+      'validate',
+    );
+    expect(o.allowed).toBe(true);
+  });
+
+  it('needs no boot image for Agent and None pools', () => {
+    for (const type of ['Agent', 'None']) {
+      const d = decide(
+        request('CREATE', nodePool({ stream: 'rhel-10', platform: { type } })),
+        world(),
+        'validate',
+      );
+      expect(d.findings).toEqual([]);
+    }
+  });
+
+  it('says what is missing when the HostedCluster is unknown', () => {
+    const pool = nodePool();
+    const orphan = { ...pool, spec: { ...pool.spec, clusterName: 'missing' } };
+    const d = decide(request('CREATE', orphan), world(), 'validate');
+    expect(d.allowed).toBe(true);
+    expect(rules(d)).toEqual(['warn:context']);
+    expect(d.findings[0]?.message).toContain('HostedCluster clusters/missing is not known');
   });
 });

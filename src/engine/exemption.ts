@@ -5,7 +5,11 @@ import type { Policy } from '../policy/types.js';
 import type { Observation } from './rules/types.js';
 import { ANNOTATIONS, RULE_IDS, type RuleId, type UserInfo } from './types.js';
 
-/** Rules no annotation can lift: RHEL 10 ships no runc; an InPlace downgrade cannot be undone. */
+/**
+ * Rule ids no annotation can lift: RHEL 10 ships no runc, and the notes about missing context
+ * and exemptions themselves must always be seen. (An InPlace downgrade is a forced deny, which
+ * exemptions never touch either.)
+ */
 const NEVER_EXEMPT: ReadonlySet<string> = new Set(['runtime', 'context', 'catalog', 'exemption']);
 
 export interface Exemption {

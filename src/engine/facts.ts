@@ -3,7 +3,7 @@
 import type { ReleaseInfo, StreamName } from '../catalog/types.js';
 import type { ConfigMap, HostedCluster, NodePool } from '../k8s/objects.js';
 import type { Policy } from '../policy/types.js';
-import { detectRunc, type RuncDetection } from '../runtime/detect.js';
+import { detectRunc, type ConfigMapLike, type RuncDetection } from '../runtime/detect.js';
 import { resolveEffectiveStream, type Resolution } from './stream.js';
 import type { ClusterView } from './types.js';
 import type { ReleaseCatalog } from '../catalog/types.js';
@@ -19,6 +19,8 @@ export interface PoolFacts {
   releaseImage: string | undefined;
   release: ReleaseInfo | undefined;
   hostedCluster: HostedCluster | undefined;
+  /** The ConfigMaps named in `spec.config` that the view has, in spec order. */
+  configMaps: readonly ConfigMapLike[];
   /** Names in `spec.config` whose ConfigMap is not in the view. */
   missingConfigMaps: readonly string[];
   runc: RuncDetection;
@@ -45,7 +47,7 @@ export function poolFacts(
   const clusterName = stringOrUndefined(spec.clusterName);
   const hostedCluster = clusterName ? view.hostedCluster(namespace, clusterName) : undefined;
 
-  const configMaps: { name: string; data?: Record<string, string> }[] = [];
+  const configMaps: ConfigMapLike[] = [];
   const missing: string[] = [];
   for (const ref of Array.isArray(spec.config) ? spec.config : []) {
     const name = stringOrUndefined(ref?.name);
@@ -68,6 +70,7 @@ export function poolFacts(
     releaseImage,
     release,
     hostedCluster,
+    configMaps,
     missingConfigMaps: missing,
     runc,
     runcHyperShift,

@@ -278,4 +278,84 @@ describe('engine invariants (fast-check)', () => {
       RUNS,
     );
   });
+
+  it('never throws on malformed objects: any field of a NodePool or ConfigMap may hold anything', () => {
+    const paths = [
+      ['spec'],
+      ['spec', 'config'],
+      ['spec', 'config', 0],
+      ['spec', 'platform'],
+      ['spec', 'platform', 'aws'],
+      ['spec', 'osImageStream'],
+      ['spec', 'osImageStream', 'name'],
+      ['spec', 'release'],
+      ['spec', 'management'],
+      ['spec', 'arch'],
+      ['metadata'],
+      ['metadata', 'annotations'],
+      ['status'],
+      ['status', 'osImageStream'],
+    ] as const;
+    const junk = fc.anything({ withNullPrototype: true, withObjectString: true, maxDepth: 3 });
+    const poolObject = fc
+      .tuple(poolArb, fc.array(fc.tuple(fc.constantFrom(...paths), junk), { maxLength: 3 }))
+      .map(([p, edits]) => {
+        const pool = structuredClone(makePool(p, 'InPlace')) as Record<string, unknown>;
+        for (const [path, value] of edits) setPath(pool, path, value);
+        return pool;
+      });
+    const cmKind = { group: '', version: 'v1', kind: 'ConfigMap' };
+    const ctx = makeContext({
+      region: 'us-east-1',
+      crd: 'none',
+      policy: {
+        action: 'deny',
+        noDowngradeReplace: 'deny',
+        onMissingContext: 'warn',
+        pinOnCreate: true,
+        exemptAlice: true,
+      },
+    });
+    fc.assert(
+      fc.property(
+        poolObject,
+        poolObject,
+        junk,
+        fc.constantFrom('validate', 'mutate'),
+        (next, old, cmData, webhook) => {
+          const w = webhook as 'validate' | 'mutate';
+          for (const req of [
+            request('CREATE', next as KubeObject),
+            request('UPDATE', next as KubeObject, old as KubeObject),
+          ]) {
+            const d = decide({ ...req, userInfo: { username: 'alice' } }, ctx, w);
+            expect(typeof d.allowed).toBe('boolean');
+          }
+          const cm = { ...configMap('runc-crc', RUNC_CRC), data: cmData as Record<string, string> };
+          const d = decide(
+            request('UPDATE', cm, configMap('runc-crc', RUNC_CRC), cmKind),
+            ctx,
+            'validate',
+          );
+          expect(typeof d.allowed).toBe('boolean');
+        },
+      ),
+      { numRuns: 300 },
+    );
+  });
 });
+
+function setPath(
+  root: Record<string, unknown>,
+  path: readonly (string | number)[],
+  value: unknown,
+): void {
+  let node: unknown = root;
+  for (const key of path.slice(0, -1)) {
+    if (typeof node !== 'object' || node === null) return;
+    node = (node as Record<string | number, unknown>)[key];
+  }
+  if (typeof node === 'object' && node !== null) {
+    (node as Record<string | number, unknown>)[path[path.length - 1] as string] = value;
+  }
+}

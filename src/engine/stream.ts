@@ -1,6 +1,7 @@
 // Effective OS stream resolution, with the same semantics as HyperShift's GetRHELStream
 // (controllers/nodepool/stream.go) and GetRHELStreamForBootImage (osstream.go).
 import { RHEL10, RHEL9, type StreamName, type Version } from '../catalog/types.js';
+import { compareVersions } from '../catalog/version.js';
 
 export const API_STREAMS: readonly StreamName[] = [RHEL9, RHEL10];
 
@@ -16,15 +17,8 @@ export interface ResolutionInput {
   version: Version | undefined;
   /** runc as HyperShift sees it (a ContainerRuntimeConfig), which decides the implicit default. */
   usesRunc: boolean;
-  minimum: { major: number; minor: number; raw: string };
+  minimum: Version;
   releaseImage: string | undefined;
-}
-
-export function compareMajorMinor(
-  a: { major: number; minor: number },
-  b: { major: number; minor: number },
-): number {
-  return a.major - b.major || a.minor - b.minor;
 }
 
 /** The release's own default: rhel-9 below 5.0; from 5.0, rhel-9 with runc, else rhel-10. */
@@ -43,7 +37,7 @@ export function resolveEffectiveStream(input: ResolutionInput): Resolution {
       };
     }
     if (!version) return { kind: 'unknown', reason: unknownVersion(input.releaseImage) };
-    if (compareMajorMinor(version, minimum) < 0) {
+    if (compareVersions(version, minimum) < 0) {
       return {
         kind: 'invalid',
         reason: `stream "rhel-10" requires OCP >= ${minimum.raw}, but release version is ${version.raw}`,

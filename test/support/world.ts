@@ -145,7 +145,8 @@ export function world(
   objects: KubeObject[] = [],
   policy: Policy = defaultPolicy(),
 ): DecisionContext {
-  const all = [hostedCluster(), ...releaseObjects(), ...objects];
+  const defaultCluster = objects.some((o) => o.kind === 'HostedCluster') ? [] : [hostedCluster()];
+  const all = [...defaultCluster, ...releaseObjects(), ...objects];
   return { policy, releases: new StateReleaseCatalog(all), cluster: new ClusterState(all) };
 }
 

@@ -71,7 +71,7 @@ function imageContentSources(next: PoolFacts): MirrorSource[] {
       });
     }
   }
-  const idms = [...mirrorSetsFromConfig(configMapsOf(next)), ...next.view.imageDigestMirrorSets()];
+  const idms = [...mirrorSetsFromConfig(next.configMaps), ...next.view.imageDigestMirrorSets()];
   for (const set of idms) {
     for (const entry of set.spec?.imageDigestMirrors ?? []) {
       if (typeof entry?.source === 'string' && (entry.mirrors?.length ?? 0) > 0) {
@@ -80,14 +80,4 @@ function imageContentSources(next: PoolFacts): MirrorSource[] {
     }
   }
   return sources;
-}
-
-function configMapsOf(next: PoolFacts): { name: string; data?: Record<string, string> }[] {
-  const out: { name: string; data?: Record<string, string> }[] = [];
-  for (const ref of next.pool.spec?.config ?? []) {
-    const name = ref?.name;
-    const cm = typeof name === 'string' ? next.view.configMap(next.namespace, name) : undefined;
-    if (cm && typeof name === 'string') out.push({ name, data: cm.data });
-  }
-  return out;
 }

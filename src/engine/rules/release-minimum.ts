@@ -1,5 +1,5 @@
 import { RHEL10 } from '../../catalog/types.js';
-import { compareMajorMinor } from '../stream.js';
+import { compareVersions } from '../../catalog/version.js';
 import type { Rule } from './types.js';
 
 /** Explicit rhel-10 needs a release at or above the policy's minimum (5.0 upstream). */
@@ -10,7 +10,7 @@ export const releaseMinimum: Rule = {
     const version = next.release?.version;
     if (next.explicit !== RHEL10 || !version) return [];
     const minimum = policy.rhel10Minimum;
-    if (compareMajorMinor(version, minimum) >= 0) return [];
+    if (compareVersions(version, minimum) >= 0) return [];
     return [
       {
         rule: 'release-minimum',
