@@ -104,12 +104,12 @@ export function renderJunit(results: readonly CheckResult[], failOnWarn: boolean
   return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="streamguard check" tests="${results.length}" failures="${failures}" errors="0">\n${suites.join('\n')}${suites.length ? '\n' : ''}</testsuites>\n`;
 }
 
+// XML 1.0 forbids most control characters even when escaped.
+// eslint-disable-next-line no-control-regex
+const XML_FORBIDDEN = /[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g;
+
 function xml(text: string): string {
-  // XML 1.0 forbids most control characters even when escaped.
-  // eslint-disable-next-line no-control-regex
-  return text
-    .replace(/[\u0000-\u0008\u000b\u000c\u000e-\u001f]/g, ' ')
-    .replace(/[<>&"']/g, (c) => ENTITIES[c] ?? c);
+  return text.replace(XML_FORBIDDEN, ' ').replace(/[<>&"']/g, (c) => ENTITIES[c] ?? c);
 }
 
 const ENTITIES: Record<string, string> = {
