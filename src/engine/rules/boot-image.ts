@@ -35,15 +35,7 @@ export const bootImage: Rule = {
       return [];
     const lookupStream = catalog.multiStream ? stream : (catalog.legacy?.name ?? stream);
     const found = lookupBootImage(catalog, lookupStream, request);
-    const observations: Observation[] = [];
-    if (next.release.source === 'embedded' && found.kind !== 'not-needed') {
-      observations.push({
-        rule: 'catalog',
-        message: `release ${next.release.pullspec} is not in the state: the ${lookupStream} boot image for NodePool ${next.key} was checked against the embedded catalog, which may differ from the payload's; add the release data with \`streamguard release fetch\``,
-        summary: 'release not in state: boot image checked against the embedded catalog',
-      });
-    }
-    if (found.kind !== 'missing') return observations;
+    if (found.kind !== 'missing') return [];
 
     const place = describeRequest(request);
     const alternatives: string[] = [];
@@ -57,12 +49,13 @@ export const bootImage: Rule = {
       );
     }
     alternatives.push(`or set ${OVERRIDE_HINT[type] ?? 'a platform image override'}`);
-    observations.push({
-      rule: 'boot-image',
-      message: `no ${lookupStream} boot image for ${place} in release ${next.release.pullspec} (${found.reason}); ${alternatives.join('; ')}`,
-      summary: `no ${lookupStream} boot image for ${place}`.slice(0, 100),
-    });
-    return observations;
+    return [
+      {
+        rule: 'boot-image',
+        message: `no ${lookupStream} boot image for ${place} in release ${next.release.pullspec} (${found.reason}); ${alternatives.join('; ')}`,
+        summary: `no ${lookupStream} boot image for ${place}`.slice(0, 100),
+      },
+    ];
   },
 };
 

@@ -1,6 +1,7 @@
+import { embeddedCatalogDescription } from '../../catalog/embedded.js';
 import type { Observation, Rule } from './types.js';
 
-/** Says what was missing when the engine had to decide without it. */
+/** Says what was missing, or came from the embedded catalog, when the engine decided. */
 export const context: Rule = {
   id: 'context',
   ratchet: true,
@@ -11,6 +12,17 @@ export const context: Rule = {
         rule: 'context',
         message: `cannot resolve the OS stream of NodePool ${next.key}: ${next.effective.reason}`,
         summary: 'OS stream unresolved: release version unknown',
+      });
+    }
+    const release = next.release;
+    if (release?.source === 'embedded') {
+      const version = release.version
+        ? `version ${release.version.raw} from its tag`
+        : 'no version (no tag to read it from)';
+      observations.push({
+        rule: 'catalog',
+        message: `release ${release.pullspec} is not in the state: ${version}, boot images from the ${embeddedCatalogDescription()}, which may differ from the payload's; add the release data to the state with \`streamguard release fetch\``,
+        summary: 'release not in the state: decided on its tag and the embedded catalog',
       });
     }
     if (next.missingConfigMaps.length > 0) {
