@@ -8,6 +8,7 @@ import { decide } from '../src/engine/decide.js';
 import type { DecisionContext } from '../src/engine/types.js';
 import { defaultPolicy } from '../src/policy/load.js';
 import { loadState } from '../src/state/load.js';
+import { crioDropInMachineConfig } from '../test/support/world.js';
 
 const ITERATIONS = Number(process.env.BENCH_ITERATIONS ?? 20_000);
 const WARMUP = 2_000;
@@ -17,28 +18,18 @@ const state = await loadState(new URL('examples/state', root).pathname);
 
 // Typical UPDATE: HostedCluster present, two config ConfigMaps (a ContainerRuntimeConfig and a
 // MachineConfig with a CRI-O drop-in), dual-stream 5.0 release data; the user scales the pool.
-const dropIn = Buffer.from('[crio.runtime]\ndefault_runtime = "crun"\n').toString('base64');
 const extra = [
   {
     apiVersion: 'v1',
     kind: 'ConfigMap',
     metadata: { name: 'workers-machineconfig', namespace: 'clusters' },
     data: {
-      config: `apiVersion: machineconfiguration.openshift.io/v1
-kind: MachineConfig
-metadata:
-  name: 99-worker-crio
-spec:
-  config:
-    ignition:
-      version: 3.2.0
-    storage:
-      files:
-      - path: /etc/crio/crio.conf.d/99-crun
-        mode: 420
-        contents:
-          source: data:text/plain;charset=utf-8;base64,${dropIn}
-`,
+      config: crioDropInMachineConfig(
+        '99-worker-crio',
+        'crun',
+        '/etc/crio/crio.conf.d/99-crun',
+        'base64',
+      ),
     },
   },
 ];

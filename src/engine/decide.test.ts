@@ -8,6 +8,7 @@ import {
   R421,
   RUNC_CRC,
   configMap,
+  crioDropInMachineConfig,
   hostedCluster,
   nodePool,
   request,
@@ -75,21 +76,11 @@ describe('effective stream on CREATE', () => {
   });
 
   it('denies an implicit 5.0 pool whose MachineConfig CRI-O drop-in sets runc (HyperShift misses it, the MCO fails)', () => {
-    const dropIn = encodeURIComponent('[crio.runtime]\ndefault_runtime = "runc"\n');
-    const mc = `apiVersion: machineconfiguration.openshift.io/v1
-kind: MachineConfig
-metadata:
-  name: 99-worker-runc
-spec:
-  config:
-    ignition:
-      version: 3.2.0
-    storage:
-      files:
-      - path: /etc/crio/crio.conf.d/99-runc.conf
-        contents:
-          source: data:,${dropIn}
-`;
+    const mc = crioDropInMachineConfig(
+      '99-worker-runc',
+      'runc',
+      '/etc/crio/crio.conf.d/99-runc.conf',
+    );
     const ctx = world([configMap('mc', mc)]);
     const d = decide(request('CREATE', nodePool({ config: ['mc'] })), ctx, 'validate');
     expect(denied(d)).toEqual(['runtime']);

@@ -18,6 +18,7 @@ import {
   R50,
   RUNC_CRC,
   configMap,
+  crioDropInMachineConfig,
   fixtureText,
   hostedCluster,
   nodePool,
@@ -25,20 +26,12 @@ import {
   request,
 } from '../../test/support/world.js';
 
-const MC_RUNC = `apiVersion: machineconfiguration.openshift.io/v1
-kind: MachineConfig
-metadata:
-  name: 99-runc
-spec:
-  config:
-    ignition:
-      version: 3.2.0
-    storage:
-      files:
-      - path: /etc/crio/crio.conf.d/99-runc
-        contents:
-          source: data:text/plain;base64,${Buffer.from('[crio.runtime]\ndefault_runtime = "runc"\n').toString('base64')}
-`;
+const MC_RUNC = crioDropInMachineConfig(
+  '99-runc',
+  'runc',
+  '/etc/crio/crio.conf.d/99-runc',
+  'base64',
+);
 const CONFIGS: Record<string, string> = {
   'runc-crc': RUNC_CRC,
   'crun-crc': CRUN_CRC,

@@ -136,6 +136,38 @@ spec:
     defaultRuntime: runc
 `;
 
+/**
+ * A MachineConfig whose Ignition config writes a CRI-O drop-in setting `default_runtime`, with
+ * the file contents as a data URL (percent-encoded, or base64 as Ignition configs often carry).
+ */
+export function crioDropInMachineConfig(
+  name: string,
+  runtime: string,
+  path: string,
+  encoding: 'percent' | 'base64' = 'percent',
+): string {
+  const toml = `[crio.runtime]\ndefault_runtime = "${runtime}"\n`;
+  const source =
+    encoding === 'base64'
+      ? `data:text/plain;charset=utf-8;base64,${Buffer.from(toml).toString('base64')}`
+      : `data:,${encodeURIComponent(toml)}`;
+  return `apiVersion: machineconfiguration.openshift.io/v1
+kind: MachineConfig
+metadata:
+  name: ${name}
+spec:
+  config:
+    ignition:
+      version: 3.2.0
+    storage:
+      files:
+      - path: ${path}
+        mode: 420
+        contents:
+          source: ${source}
+`;
+}
+
 export const CRUN_CRC = RUNC_CRC.replace('name: use-runc', 'name: use-crun').replace(
   'defaultRuntime: runc',
   'defaultRuntime: crun',
