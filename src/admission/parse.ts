@@ -75,7 +75,7 @@ export function parseAdmissionReview(body: unknown, where: string): AdmissionReq
   if (operation === 'UPDATE' && !isObject(req.oldObject)) {
     fail('request.oldObject', 'expected the stored object on UPDATE');
   }
-  for (const field of ['namespace', 'name'] as const) {
+  for (const field of ['namespace', 'name', 'subResource'] as const) {
     if (req[field] !== undefined && typeof req[field] !== 'string')
       fail(`request.${field}`, 'expected a string');
   }
@@ -89,6 +89,7 @@ export function parseAdmissionReview(body: unknown, where: string): AdmissionReq
     oldObject: (req.oldObject ?? null) as KubeObject | null,
     userInfo: parseUserInfo(req.userInfo, fail),
     dryRun: req.dryRun === true,
+    ...(req.subResource ? { subResource: req.subResource as string } : {}),
   };
 }
 

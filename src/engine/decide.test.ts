@@ -244,6 +244,14 @@ describe('ConfigMaps are part of the pools that use them', () => {
     expect(msgs.some((m) => m.startsWith('NodePool clusters/other'))).toBe(false);
   });
 
+  it('allows subresource updates (status, scale) untouched', () => {
+    const old = nodePool({ stream: 'rhel-10', status: 'rhel-10' });
+    const next = nodePool({ stream: 'rhel-9', status: 'rhel-9' });
+    const req = { ...request('UPDATE', next, old), subResource: 'status' };
+    expect(decide(req, world(), 'validate')).toEqual({ allowed: true, findings: [], patch: [] });
+    expect(decide({ ...req, subResource: undefined }, world(), 'validate').allowed).toBe(false);
+  });
+
   it('allows a ConfigMap no NodePool uses, and every DELETE, untouched', () => {
     const ctx = world([nodePool({ config: ['runtime'] })]);
     const cmKind = { group: '', version: 'v1', kind: 'ConfigMap' };

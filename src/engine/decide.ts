@@ -16,6 +16,8 @@ export function decide(
   webhook: Webhook,
 ): Decision {
   if (request.operation !== 'CREATE' && request.operation !== 'UPDATE') return ALLOW;
+  // Status is the controller's to write; a scale carries no stream. Neither is ours to judge.
+  if (request.subResource) return ALLOW;
   const { group, kind } = request.kind;
   if (group === 'hypershift.openshift.io' && kind === 'NodePool') {
     return webhook === 'mutate' ? mutateNodePool(request, ctx) : validateNodePool(request, ctx);

@@ -72,6 +72,8 @@ export interface AdmissionRequestLike {
   oldObject?: KubeObject | null;
   userInfo?: UserInfo;
   dryRun?: boolean;
+  /** `status`, `scale`, …: the pool's spec is not what changes, so there is nothing to decide. */
+  subResource?: string;
 }
 
 export interface DecisionContext {
