@@ -1,23 +1,9 @@
 // Loads what a decision needs from files: the policy and the offline state (adapters at the edge).
 import { readFile } from 'node:fs/promises';
 import type { DecisionContext } from '../engine/types.js';
-import { defaultPolicy, parsePolicyBytes } from '../policy/load.js';
-import type { Policy } from '../policy/types.js';
+import { loadPolicyFile } from '../policy/file.js';
 import { loadState, type LoadedState } from '../state/load.js';
 import { UsageError } from './exit.js';
-
-export async function loadPolicyFile(path: string | undefined): Promise<Policy> {
-  if (path === undefined) return defaultPolicy();
-  let bytes: Buffer;
-  try {
-    bytes = await readFile(path);
-  } catch (err) {
-    throw new UsageError(
-      `${path}: cannot read the policy file: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
-    );
-  }
-  return parsePolicyBytes(bytes, path);
-}
 
 export interface LoadedContext extends DecisionContext {
   state: LoadedState;

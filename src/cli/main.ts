@@ -5,6 +5,8 @@ import { runCheck } from './check.js';
 import { EXIT, exitCodeFor } from './exit.js';
 import { runPolicyValidate } from './policy.js';
 import { runReview } from './review.js';
+import { runServe } from './serve.js';
+import { LOG_LEVELS } from '../server/logger.js';
 
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
@@ -14,6 +16,24 @@ const VERSION = (
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
+}
+
+function positiveInt(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n <= 0)
+      throw new InvalidArgumentError(`${what} must be a positive whole number`);
+    return n;
+  };
+}
+
+function nonNegativeInt(what: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${what} must be a whole number, 0 or more`);
+    return n;
+  };
 }
 
 function nonEmpty(what: string) {
@@ -113,6 +133,57 @@ export function buildProgram(run: (work: Promise<number>) => void): Command {
       '\nThe old object of each NodePool comes from --base-ref, else from --state, else it is a CREATE.\nHostedClusters and ConfigMaps among the manifests are context too.\n\nExamples:\n  streamguard check --state examples/state examples/gitops\n  streamguard check --base-ref origin/main -o junit clusters/ > streamguard.xml',
     )
     .action((paths: string[], opts) => run(runCheck(paths, { ...opts, output: opts.output })));
+
+  program
+    .command('serve')
+    .description('run the validating and mutating admission webhook over HTTPS')
+    .addOption(stateOption())
+    .addOption(policyOption())
+    .addOption(new Option('--listen <host:port>', 'address to listen on').default('0.0.0.0:8443'))
+    .addOption(
+      new Option('--tls-cert <file>', 'serving certificate (PEM); reloaded when it changes'),
+    )
+    .addOption(new Option('--tls-key <file>', 'its private key (PEM)'))
+    .option(
+      '--self-signed',
+      'issue a CA and a serving certificate at startup (for trying it out)',
+      false,
+    )
+    .addOption(
+      new Option(
+        '--san <name>',
+        'extra DNS name or IP for the self-signed certificate (repeatable)',
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option(
+        '--cert-dir <dir>',
+        'where --self-signed writes ca.crt, tls.crt and tls.key (default: a new temporary directory)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--deadline-ms <ms>',
+        'per-request deadline for cluster context; keep it below the webhook timeoutSeconds',
+      )
+        .default(2000)
+        .argParser(positiveInt('--deadline-ms')),
+    )
+    .addOption(
+      new Option('--drain-seconds <s>', 'after SIGTERM, keep answering this long before closing')
+        .default(10)
+        .argParser(nonNegativeInt('--drain-seconds')),
+    )
+    .addOption(
+      new Option('--log-level <level>', 'log level')
+        .choices(LOG_LEVELS as string[])
+        .default('info'),
+    )
+    .addHelpText(
+      'after',
+      '\nRoutes: POST /validate, POST /mutate (AdmissionReview admission.k8s.io/v1), GET /healthz, /readyz, /metrics.\n\nTry it on loopback:\n  streamguard serve --state examples/state --self-signed --cert-dir /tmp/sg --listen 127.0.0.1:8443\n  curl --cacert /tmp/sg/ca.crt -H "Content-Type: application/json" \\\n    --data @examples/requests/nodepool-downgrade-inplace.json https://localhost:8443/validate',
+    )
+    .action((opts) => run(runServe(opts)));
 
   const policy = program.command('policy').description('work with StreamPolicy files');
   policy

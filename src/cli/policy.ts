@@ -1,5 +1,5 @@
 // `streamguard policy validate`: a policy file checked against the shipped schema.
-import { loadPolicyFile } from './context.js';
+import { loadPolicyFile } from '../policy/file.js';
 import { EXIT } from './exit.js';
 
 export async function runPolicyValidate(file: string): Promise<number> {
