@@ -76,13 +76,14 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ({ certPath, keyPath } = options.tls);
   }
 
-  let server: https.Server | undefined;
+  // The reloader applies new pairs to the server, which needs the first pair to exist.
+  const target: { server?: https.Server } = {};
   let draining = false;
   const reloader = new CertificateReloader({
     certPath,
     keyPath,
     apply: (pair: KeyPair) => {
-      server?.setSecureContext(secureContextOptions(pair));
+      target.server?.setSecureContext(secureContextOptions(pair));
       metrics.certificateExpiry.set(pair.notAfter.getTime() / 1000);
     },
     ...(options.watch ?? {}),
@@ -115,7 +116,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       app(req, res);
     },
   );
-  server = httpsServer;
+  target.server = httpsServer;
   httpsServer.keepAliveTimeout = KEEP_ALIVE_TIMEOUT_MS;
   httpsServer.headersTimeout = KEEP_ALIVE_TIMEOUT_MS + 5_000;
   httpsServer.requestTimeout = 30_000;
