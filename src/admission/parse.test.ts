@@ -440,7 +440,7 @@ describe('properties', () => {
     }
     const last = path[path.length - 1] as string;
     if (!isObject(node)) return;
-    if (remove) delete node[last];
+    if (remove) Reflect.deleteProperty(node, last);
     else node[last] = structuredClone(value);
   }
 

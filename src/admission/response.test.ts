@@ -80,13 +80,28 @@ describe('admissionResponse', () => {
     expect(lines[1]).toBe('[known-stream] carriage return and tab');
   });
 
+  it('replaces half a surrogate pair, which is not text, in denials and warnings', () => {
+    const broken = 'user \ud83d cut';
+    const response = admissionResponse(
+      UID,
+      decision([finding('runtime', 'deny', broken), finding('exemption', 'warn', broken)]),
+    ).response;
+    expect(response.status?.message).toBe('[runtime] user \ufffd cut');
+    expect(response.warnings).toEqual(['[exemption] user \ufffd cut']);
+  });
+
   it('turns warnings into `[rule-id] summary`, without duplicates', () => {
     const response = admissionResponse(
       UID,
       decision([
         finding('implicit-flip', 'warn', 'the long message', 'flip rhel-9 → rhel-10'),
         finding('no-downgrade', 'deny', 'a denial is not a warning'),
-        finding('implicit-flip', 'warn', 'the same warning for another reason', 'flip rhel-9 → rhel-10'),
+        finding(
+          'implicit-flip',
+          'warn',
+          'the same warning for another reason',
+          'flip rhel-9 → rhel-10',
+        ),
         finding('implicit-flip', 'warn', 'x', 'a different summary'),
         finding('pin-on-create', 'warn', 'pinned', 'pinned to rhel-10'),
       ]),
@@ -117,7 +132,10 @@ describe('admissionResponse', () => {
   it('leaves a warning of exactly the limit whole', () => {
     const prefix = '[boot-image] ';
     const summary = 'x'.repeat(WARNING_LIMIT - prefix.length);
-    const response = admissionResponse(UID, decision([finding('boot-image', 'warn', 'm', summary)]));
+    const response = admissionResponse(
+      UID,
+      decision([finding('boot-image', 'warn', 'm', summary)]),
+    );
     expect(response.response.warnings).toEqual([prefix + summary]);
   });
 
@@ -138,6 +156,8 @@ describe('admissionResponse', () => {
       unit: fc.oneof(
         fc.string({ unit: 'grapheme', minLength: 1, maxLength: 1 }),
         fc.constantFrom('\n', '\r', '\t', '\u0000', '\u007f', '\u0085', '\u009b', '\u2028', '😀'),
+        // Halves of a pair, as a careless slice of a name elsewhere would leave them.
+        fc.constantFrom('\ud83d', '\ude00'),
       ),
       maxLength: 200,
     });

@@ -44,13 +44,23 @@ function line(f: Finding): string {
 
 function warning(f: Finding): string {
   const text = `[${f.rule}] ${oneLine(f.summary)}`;
-  return text.length <= WARNING_LIMIT ? text : `${text.slice(0, WARNING_LIMIT - 1)}…`;
+  if (text.length <= WARNING_LIMIT) return text;
+  // Never keep the first half of a surrogate pair (an emoji in a name) at the cut.
+  const end = /[\ud800-\udbff]/.test(text.charAt(WARNING_LIMIT - 2))
+    ? WARNING_LIMIT - 2
+    : WARNING_LIMIT - 1;
+  return `${text.slice(0, end)}…`;
 }
 
 function oneLine(text: string): string {
-  // Control characters would be dropped or rejected by the API server's warning handling.
-  // eslint-disable-next-line no-control-regex
-  return text.replace(/[\u0000-\u001f\u007f]+/g, ' ');
+  // The API server rejects a warning holding a control character (Go's unicode.IsControl: C0,
+  // DEL and C1); line and paragraph separators would break a line; a lone surrogate is not text.
+  return (
+    text
+      // eslint-disable-next-line no-control-regex
+      .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ')
+      .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '\ufffd')
+  );
 }
 
 function unique<T>(values: T[]): T[] {

@@ -46,8 +46,7 @@ function nonEmpty(what: string) {
 export function buildProgram(run: (work: Promise<number>) => void): Command {
   const program = new Command('streamguard')
     .description(
-      'Keeps the RHEL 9 → RHEL 10 node OS transition of HyperShift NodePools safe: decides on the\n' +
-        'effective OS stream (spec.osImageStream) of every NodePool change.',
+      'Keeps the RHEL 9 → RHEL 10 node OS transition of HyperShift NodePools safe: decides on the effective OS stream (spec.osImageStream) of every NodePool change.',
     )
     .version(VERSION)
     .showHelpAfterError('(run with --help for usage)')
