@@ -470,3 +470,14 @@ describe('properties', () => {
     );
   });
 });
+
+describe('syntax errors never quote the body', () => {
+  it('keeps the position and drops the excerpt V8 puts in its message', () => {
+    const secret = 'sg-TOPSECRET-value';
+    const body = `{"kind": "AdmissionReview", "token": ${secret}}`;
+    const err = inputError(() => parseAdmissionReviewText(body, 'req'));
+    // V8 gives this form no position: the message is just a syntax error, with nothing quoted.
+    expect(err.message).toMatch(/not JSON: syntax error$/);
+    expect(err.message).not.toContain('TOPSECRET');
+  });
+});

@@ -1,20 +1,21 @@
 // Reads an AdmissionReview v1 request and checks every field the engine relies on, so that a
 // malformed body gets a clear error instead of a wrong decision.
+import { isUtf8 } from 'node:buffer';
 import { isObject, type KubeObject } from '../k8s/objects.js';
 import type { AdmissionRequestLike, Operation, UserInfo } from '../engine/types.js';
 import { AdmissionInputError } from './errors.js';
 
 const OPERATIONS: readonly Operation[] = ['CREATE', 'UPDATE', 'DELETE', 'CONNECT'];
-const utf8 = new TextDecoder('utf-8', { fatal: true });
-
 export function parseAdmissionReviewBytes(bytes: Uint8Array, where: string): AdmissionRequestLike {
-  let text: string;
-  try {
-    text = utf8.decode(bytes);
-  } catch {
+  // One native validity check, then a plain decode: cheaper on the request path than a fatal
+  // TextDecoder, with the same verdict.
+  if (!isUtf8(bytes)) {
     throw new AdmissionInputError(where, 'not valid UTF-8 (an AdmissionReview is JSON text)');
   }
-  return parseAdmissionReviewText(text, where);
+  return parseAdmissionReviewText(
+    Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'),
+    where,
+  );
 }
 
 export function parseAdmissionReviewText(text: string, where: string): AdmissionRequestLike {
@@ -22,9 +23,21 @@ export function parseAdmissionReviewText(text: string, where: string): Admission
   try {
     body = JSON.parse(text);
   } catch (err) {
-    throw new AdmissionInputError(where, `not JSON: ${(err as Error).message}`);
+    throw new AdmissionInputError(where, `not JSON: ${syntaxProblem(err as Error)}`);
   }
   return parseAdmissionReview(body, where);
+}
+
+/**
+ * V8's messages quote the text around the error, which may be any part of the object — a
+ * Secret's value among them — and this message reaches logs and 400 bodies: keep the position,
+ * drop the excerpt.
+ */
+function syntaxProblem(err: Error): string {
+  const position = /position (\d+)/.exec(err.message)?.[1];
+  if (position !== undefined) return `syntax error at position ${position}`;
+  if (/end of (JSON )?input/i.test(err.message)) return 'unexpected end of input';
+  return 'syntax error';
 }
 
 export function parseAdmissionReview(body: unknown, where: string): AdmissionRequestLike {
