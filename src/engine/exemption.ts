@@ -1,5 +1,6 @@
 // The exemption annotation: `streamguard.io/exempt: rule-a,rule-b` with a reason, honoured only
 // for the users and groups the policy names, and always reported.
+import { shorten } from './text.js';
 import { annotation, type NodePool } from '../k8s/objects.js';
 import type { Policy } from '../policy/types.js';
 import type { Observation } from './rules/types.js';
@@ -64,7 +65,7 @@ export function evaluateExemption(
     notes.push({
       rule: 'exemption',
       message: `NodePool ${key} is exempt from ${[...rules].join(', ')} by ${who} (reason: ${reason})`,
-      summary: `exempt from ${[...rules].join(', ')} by ${who}`.slice(0, 100),
+      summary: shorten(`exempt from ${[...rules].join(', ')} by ${who}`, 100),
       forced: 'warn',
     });
   }
@@ -72,5 +73,5 @@ export function evaluateExemption(
 }
 
 function note(message: string): Observation {
-  return { rule: 'exemption', message, summary: message.slice(0, 100) };
+  return { rule: 'exemption', message, summary: shorten(message, 100) };
 }

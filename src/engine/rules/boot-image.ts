@@ -1,4 +1,5 @@
 import { lookupBootImage, type BootImageRequest } from '../../catalog/boot-image.js';
+import { shorten } from '../text.js';
 import type { NodePoolPlatform } from '../../k8s/objects.js';
 import { bootImageStream } from '../stream.js';
 import type { PoolFacts } from '../facts.js';
@@ -53,7 +54,7 @@ export const bootImage: Rule = {
       {
         rule: 'boot-image',
         message: `no ${lookupStream} boot image for ${place} in release ${next.release.pullspec} (${found.reason}); ${alternatives.join('; ')}`,
-        summary: `no ${lookupStream} boot image for ${place}`.slice(0, 100),
+        summary: shorten(`no ${lookupStream} boot image for ${place}`, 100),
       },
     ];
   },
@@ -139,7 +140,7 @@ function missingRegion(next: PoolFacts, platform: string): Observation {
   return {
     rule: 'context',
     message: `${what}: cannot check the ${platform} boot image of NodePool ${next.key}; add the HostedCluster to the state`,
-    summary: `${what.slice(0, 60)}: boot image not checked`,
+    summary: `${shorten(what, 60)}: boot image not checked`,
   };
 }
 

@@ -1,4 +1,5 @@
 import { embeddedCatalogDescription } from '../../catalog/embedded.js';
+import { shorten } from '../text.js';
 import type { Observation, Rule } from './types.js';
 
 /** Says what was missing, or came from the embedded catalog, when the engine decided. */
@@ -30,7 +31,7 @@ export const context: Rule = {
       observations.push({
         rule: 'context',
         message: `ConfigMap ${names} named in spec.config of NodePool ${next.key} is not known, so its runtime settings were not checked (HyperShift skips missing ConfigMaps too); add it to the state`,
-        summary: `spec.config ConfigMap ${names.slice(0, 50)} not found: runtime not checked`,
+        summary: `spec.config ConfigMap ${shorten(names, 50)} not found: runtime not checked`,
       });
     }
     return observations;

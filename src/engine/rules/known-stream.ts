@@ -1,4 +1,5 @@
 import { API_STREAMS } from '../stream.js';
+import { shorten } from '../text.js';
 import type { Rule } from './types.js';
 
 /** The explicit stream must be one the NodePool API accepts and the release offers. */
@@ -13,7 +14,7 @@ export const knownStream: Rule = {
         {
           rule: 'known-stream',
           message: `spec.osImageStream.name: unknown RHEL stream ${JSON.stringify(name)}; valid values are "rhel-9" and "rhel-10"`,
-          summary: `unknown stream ${JSON.stringify(name).slice(0, 40)}; use rhel-9 or rhel-10`,
+          summary: `unknown stream ${shorten(JSON.stringify(name), 40)}; use rhel-9 or rhel-10`,
         },
       ];
     }
