@@ -88,39 +88,40 @@ export class FileContextSource implements ContextSource {
   }
 
   /** Re-reads the policy file; exposed for tests and for an explicit reload. */
-  async reloadPolicy(): Promise<boolean> {
-    const { policyPath, logger, metrics } = this.#options;
-    try {
-      this.#policy = await loadPolicyFile(policyPath);
-    } catch (err) {
-      metrics.reloadFailures.inc({ source: 'policy' });
-      logger.error(
-        { file: policyPath, err: (err as Error).message },
-        'policy reload refused; the last good policy stays in force',
-      );
-      return false;
-    }
-    this.#publish();
-    metrics.reloads.inc({ source: 'policy' });
-    logger.info({ file: policyPath }, 'policy reloaded');
-    return true;
+  reloadPolicy(): Promise<boolean> {
+    return this.#reload('policy', this.#options.policyPath, async () => {
+      this.#policy = await loadPolicyFile(this.#options.policyPath);
+    });
   }
 
-  async reloadState(): Promise<boolean> {
-    const { statePath, logger, metrics } = this.#options;
+  reloadState(): Promise<boolean> {
+    return this.#reload('state', this.#options.statePath, async () => {
+      this.#state = await loadState(this.#options.statePath);
+    });
+  }
+
+  /** Loads one source; on failure nothing is replaced, so the last good one stays in force. */
+  async #reload(
+    source: 'policy' | 'state',
+    path: string | undefined,
+    load: () => Promise<void>,
+  ): Promise<boolean> {
+    const { logger, metrics } = this.#options;
+    // The policy is a file, the state a directory: log the path under the name that says which.
+    const where = source === 'policy' ? { file: path } : { dir: path };
     try {
-      this.#state = await loadState(statePath);
+      await load();
     } catch (err) {
-      metrics.reloadFailures.inc({ source: 'state' });
+      metrics.reloadFailures.inc({ source });
       logger.error(
-        { dir: statePath, err: (err as Error).message },
-        'state reload refused; the last good state stays in force',
+        { ...where, err: (err as Error).message },
+        `${source} reload refused; the last good ${source} stays in force`,
       );
       return false;
     }
     this.#publish();
-    metrics.reloads.inc({ source: 'state' });
-    logger.info({ dir: statePath, files: this.#state.files.length }, 'state reloaded');
+    metrics.reloads.inc({ source });
+    logger.info(where, `${source} reloaded`);
     return true;
   }
 }

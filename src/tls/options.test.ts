@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TLS_SERVER_OPTIONS, secureContextOptions } from './options.js';
 import { selfSignedBundle, type SelfSignedBundle } from './self-signed.js';
-import { fetchOnce, startServer, type TestServer } from './test-support.js';
+import { fetchOnce, startServer, type TestServer } from '../../test/support/tls.js';
 
 let bundle: SelfSignedBundle;
 let hardened: TestServer;

@@ -10,7 +10,7 @@ import {
   type CertificateAuthority,
   type ServingCertificate,
 } from './self-signed.js';
-import { withTempDir } from './test-support.js';
+import { withTempDir } from '../../test/support/tls.js';
 
 let ca: CertificateAuthority;
 let good: ServingCertificate;

@@ -5,7 +5,7 @@ import { expect, it, vi } from 'vitest';
 import { writeFileAtomic } from './atomic-write.js';
 import { CertificateReloader } from './reloader.js';
 import { createCertificateAuthority, issueServingCertificate } from './self-signed.js';
-import { withTempDir } from './test-support.js';
+import { withTempDir } from '../../test/support/tls.js';
 
 // fs.watch unavailable (as when inotify watches run out): only the stat poll can see changes.
 const watch = vi.hoisted(() =>

@@ -16,7 +16,7 @@ import {
   type CertificateAuthority,
   type ServingCertificate,
 } from './self-signed.js';
-import { fetchOnce, startServer, withTempDir, type TestServer } from './test-support.js';
+import { fetchOnce, startServer, withTempDir, type TestServer } from '../../test/support/tls.js';
 
 let ca: CertificateAuthority;
 let first: ServingCertificate;

@@ -12,7 +12,7 @@ import {
   writeBundle,
   type SelfSignedBundle,
 } from './self-signed.js';
-import { fetchOnce, startServer, withTempDir, type TestServer } from './test-support.js';
+import { fetchOnce, startServer, withTempDir, type TestServer } from '../../test/support/tls.js';
 
 const SERVICE = 'streamguard.streamguard.svc';
 let bundle: SelfSignedBundle;
