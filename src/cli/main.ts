@@ -3,7 +3,10 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { readFileSync } from 'node:fs';
 import { runCheck } from './check.js';
 import { EXIT, exitCodeFor } from './exit.js';
+import { registerMirrorCommands } from './mirror.js';
+import { registerPlanCommand } from './plan.js';
 import { runPolicyValidate } from './policy.js';
+import { registerReleaseCommands } from './release.js';
 import { runReview } from './review.js';
 import { runServe } from './serve.js';
 import { LOG_LEVELS } from '../server/logger.js';
@@ -190,6 +193,11 @@ export function buildProgram(run: (work: Promise<number>) => void): Command {
     .description('check a StreamPolicy file against the schema and print the effective policy')
     .argument('<file>', 'StreamPolicy YAML file')
     .action((file: string) => run(runPolicyValidate(file)));
+
+  registerReleaseCommands(program, run);
+  registerPlanCommand(program, run);
+
+  registerMirrorCommands(program, run);
 
   return program;
 }

@@ -16,3 +16,24 @@ export type {
   PlannedImage,
   ReleaseData,
 } from './types.js';
+export {
+  DEFAULT_INVENTORY_NAME,
+  DEFAULT_INVENTORY_NAMESPACE,
+  inventoryConfigMap,
+  parsePlanImages,
+  readPlanImages,
+  renderInventory,
+  verifyPlan,
+  verifyPlanImages,
+} from './verify.js';
+export type { PlanImage, PlanImages, VerifyOptions, VerifyResult } from './verify.js';
+export {
+  PLAN_ARTIFACT_TYPE,
+  PLAN_FILE_MEDIA_TYPE,
+  parseOciTarget,
+  planArtifact,
+  publishPlan,
+  pullPlan,
+  readPlanDir,
+} from './publish.js';
+export type { PublishResult, PublishedFile, PullResult } from './publish.js';
