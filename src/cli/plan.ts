@@ -13,6 +13,8 @@ import { normalizeArch } from '../mirror/arch.js';
 import { PlanExistsError } from '../mirror/errors.js';
 import { planImages } from '../mirror/images.js';
 import { buildPlan, writePlanDir } from '../mirror/index.js';
+import { parseOciTarget, publishPlan } from '../mirror/publish.js';
+import type { ImageReference } from '../registry/index.js';
 import { checkMaxNestedPaths, parseRef, parseRepository } from '../mirror/ref.js';
 import { readRelease, type ReleaseProgress, type ReleaseRead } from '../mirror/release-reader.js';
 import { formatBytes, streamSizes, type SizeTotal } from '../mirror/summary.js';
@@ -38,6 +40,7 @@ export interface PlanCliOptions extends RegistryFlags {
   maxNestedPaths: number;
   mirrorSourcePolicy?: MirrorSourcePolicy;
   force: boolean;
+  publish?: string;
 }
 
 function wholeNumber(what: string, min: number) {
@@ -104,6 +107,12 @@ export function registerPlanCommand(program: Command, run: (work: Promise<number
       ).choices(['NeverContactSource', 'AllowContactingSource']),
     )
     .option('--force', 'replace an existing --out directory', false)
+    .addOption(
+      new Option(
+        '--publish <oci://registry/repo:tag>',
+        'also push the plan as an OCI artifact (ORAS layout: one layer per file), e.g. for `oras pull` at a disconnected site',
+      ),
+    )
     .addOption(authfileOption())
     .addOption(insecureRegistryOption())
     .addOption(
@@ -151,6 +160,7 @@ refused (no output is left behind).`,
 export async function runPlan(options: PlanCliOptions): Promise<number> {
   const started = Date.now();
   const planOptions = checkOptions(options);
+  const publishTo = options.publish === undefined ? undefined : publishTarget(options.publish);
   // Refuse an existing --out before any request, when its name is known up front.
   const firstTag = parseRef(options.release[0] ?? '', 'release').tag;
   if (options.out !== undefined || firstTag !== undefined) {
@@ -199,7 +209,27 @@ export async function runPlan(options: PlanCliOptions): Promise<number> {
   process.stdout.write(
     summary(out, [...files.keys()], releases, planOptions, client.stats(), Date.now() - started),
   );
+  if (publishTo) {
+    // The plan on disk is complete either way; a failed push is an external failure (exit 3).
+    const publisher = registryClient(options);
+    try {
+      const published = await publishPlan(publisher, files, publishTo);
+      process.stdout.write(`published: oci://${published.reference}\n`);
+    } catch (error) {
+      throw cliError(error, `plan written to ${out}, but publishing to ${options.publish} failed`);
+    } finally {
+      await publisher.close();
+    }
+  }
   return EXIT.ok;
+}
+
+function publishTarget(value: string): ImageReference {
+  try {
+    return parseOciTarget(value);
+  } catch (error) {
+    throw new UsageError(`--publish ${value}: ${(error as Error).message}`);
+  }
 }
 
 /** Flag values the planner would refuse, refused before any request (exit 2). */

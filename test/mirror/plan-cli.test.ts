@@ -4,6 +4,7 @@ import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { pullPlan } from '../../src/mirror/publish.js';
 import { RegistryClient } from '../../src/registry/index.js';
 import {
   freePort,
@@ -326,6 +327,46 @@ describe('plan', () => {
     );
     expect(await exists(join(cwd, 'mirror-plans'))).toBe(false);
     expect(await readdir(cwd)).toEqual([]);
+  });
+
+  it('publishes the plan it wrote as an OCI artifact that pulls back byte for byte (--publish)', async () => {
+    const out = join(work, 'published');
+    const target = `oci://${registry.host}/plans/streamguard:5.0`;
+    const r = await plan([
+      '--release',
+      payload.release.pullspec,
+      '--to',
+      TO,
+      '--out',
+      out,
+      '--publish',
+      target,
+    ]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(
+      new RegExp(`published: oci://${registry.host}/plans/streamguard:5\\.0@sha256:[a-f0-9]{64}`),
+    );
+    const client = new RegistryClient({ insecureRegistries: [registry.host] });
+    try {
+      const pulled = join(work, 'pulled');
+      await pullPlan(client, `${registry.host}/plans/streamguard:5.0`, pulled);
+      expect(await readPlan(pulled)).toEqual(await readPlan(out));
+    } finally {
+      await client.close();
+    }
+    const bad = await plan([
+      '--release',
+      payload.release.pullspec,
+      '--to',
+      TO,
+      '--out',
+      join(work, 'x'),
+      '--publish',
+      'oci://no-tag',
+    ]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--publish oci://no-tag');
+    expect(await exists(join(work, 'x'))).toBe(false);
   });
 
   it('teaches with --help', async () => {
