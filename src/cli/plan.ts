@@ -175,6 +175,7 @@ export async function runPlan(options: PlanCliOptions): Promise<number> {
       options.release.map((pullspec) =>
         readRelease(client, pullspec, {
           withSizes: true,
+          kubevirt: options.kubevirt,
           ...(options.arch !== undefined ? { arch: options.arch } : {}),
           ...(options.cacheDir !== undefined ? { cacheDir: options.cacheDir } : {}),
           onProgress: (p) => progress.update(p, client.stats()),

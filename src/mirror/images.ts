@@ -136,7 +136,7 @@ export function planImages(input: readonly ReleaseData[], options: PlanOptions):
   for (const { release, source, components } of contexts) {
     const releaseTag = release.releaseTag;
     const data = release.data;
-    images.push({
+    const releaseImage: PlannedImage = {
       kind: 'release',
       release: releaseTag,
       tag: 'release',
@@ -145,7 +145,8 @@ export function planImages(input: readonly ReleaseData[], options: PlanOptions):
       destination: formatRef(destinationRef(to, RELEASE_IMAGES_REPO, releaseTag, max)),
       digest: data.digest,
       mediaType: data.mediaType,
-    });
+    };
+    images.push(withSize(releaseImage, data));
     for (const component of components) {
       if (component.stream !== undefined && !selected.has(component.stream)) {
         excluded.push({
@@ -362,7 +363,7 @@ function kubevirtImages(
       // One architecture of a single-arch payload is named exactly as oc-mirror names it.
       const withArch = release.arch === MULTI || arch !== release.arch;
       const tag = destinationTag(release.releaseTag, kubevirtTagName(stream, arch, withArch));
-      images.push({
+      const disk: PlannedImage = {
         kind: 'kubevirt',
         release: release.releaseTag,
         tag: kubevirtTagName(stream, arch, withArch),
@@ -371,7 +372,8 @@ function kubevirtImages(
         destination: formatRef(destination(tag)),
         digest: ref.digest,
         arch,
-      });
+      };
+      images.push(withSize(disk, release.data.kubevirtSizes?.[kubevirt.digestRef]));
     }
     if (missing.length > 0) {
       release.notes.push(
@@ -380,6 +382,17 @@ function kubevirtImages(
     }
   }
   return images;
+}
+
+/** The image with the media type, size and layers the registry gave, when known. */
+function withSize(
+  image: PlannedImage,
+  known: Pick<PlannedImage, 'mediaType' | 'size' | 'layers'> | undefined,
+): PlannedImage {
+  if (known?.mediaType !== undefined) image.mediaType = known.mediaType;
+  if (known?.size !== undefined) image.size = known.size;
+  if (known?.layers !== undefined) image.layers = known.layers;
+  return image;
 }
 
 /** Sorted by destination; one copy per destination (a conflict is an input error). */

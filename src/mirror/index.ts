@@ -10,6 +10,7 @@ export type { MirrorImageType, MirrorSetImage, MirrorSets } from './mirror-sets.
 export type {
   ComponentImage,
   ImagePlan,
+  ImageSize,
   MirrorSourcePolicy,
   PlanFiles,
   PlanOptions,

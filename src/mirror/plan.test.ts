@@ -418,6 +418,48 @@ describe('summary arithmetic (shared blobs counted once)', () => {
     expect(SHARED_BYTES + rhel9Own + rhel10Own - 5_000).toBe(495_500);
   });
 
+  it('counts the release image and the disks when their sizes are known', () => {
+    const data = release();
+    const disk = (name: string) => ({
+      mediaType: OCI_MANIFEST,
+      size: MANIFEST + 30_000,
+      layers: [layer(name, 30_000)],
+    });
+    data.size = MANIFEST + 2_000 + 50_000;
+    data.layers = [layer('release-manifests', 50_000), layer('cvo', 2_000)];
+    data.kubevirtSizes = { [KUBEVIRT_RHEL9]: disk('disk 9'), [KUBEVIRT_RHEL10]: disk('disk 10') };
+    const opts = options({ streams: ['rhel-9', 'rhel-10'] });
+    const plan = planImages([data], opts);
+    expect(plan.images.filter((i) => i.size === undefined)).toEqual([]);
+    expect(plan.images.find((i) => i.kind === 'release')).toMatchObject({
+      size: data.size,
+      layers: data.layers,
+    });
+    expect(
+      plan.images.filter((i) => i.kind === 'kubevirt').map((i) => [i.stream, i.size, i.mediaType]),
+    ).toEqual([
+      ['rhel-9', MANIFEST + 30_000, OCI_MANIFEST],
+      ['rhel-10', MANIFEST + 30_000, OCI_MANIFEST],
+    ]);
+    const sizes = streamSizes(plan);
+    const releaseBytes = MANIFEST + 52_000;
+    expect(sizes.shared).toMatchObject({ bytes: SHARED_BYTES + releaseBytes, unknown: 0 });
+    expect(sizes.added.get('rhel-10')).toMatchObject({
+      bytes: MANIFEST + 60_000 + MANIFEST + 9_000 + MANIFEST + 30_000,
+      unknown: 0,
+    });
+    expect(sizes.all).toMatchObject({
+      bytes: 495_500 + releaseBytes + 2 * (MANIFEST + 30_000),
+      unknown: 0,
+    });
+    const summary = buildPlan([data], opts).get('summary.md') ?? '';
+    expect(summary).not.toContain('unknown size');
+    expect(summary).toMatch(/^\| whole plan \| 188 \| [\d,]+ bytes \([\d.]+ KiB\) \| {2}\|$/m);
+    expect(JSON.parse(buildPlan([data], opts).get('images.json') ?? '')).toMatchObject({
+      images: expect.not.arrayContaining([expect.objectContaining({ size: null })]) as unknown,
+    });
+  });
+
   it('counts a digest shared by two releases once', () => {
     const second = release({
       pullspec: 'quay.io/openshift-release-dev/ocp-release:5.0.0-ec.3-x86_64',

@@ -3,14 +3,18 @@
 // payload's LAST layer and stop as soon as `release-manifests/image-references`,
 // `release-manifests/release-metadata` and the coreos-bootimages ConfigMap have been seen.
 // Earlier layers are read only for files the later ones lack. With sizes, each component's
-// manifest is fetched once (an index: plus the child of each wanted architecture); the client's
-// semaphore bounds how many run at once, its cache makes a rerun nearly free.
+// manifest is fetched once (an index: plus the child of each wanted architecture), and so is each
+// KubeVirt disk the coreos-bootimages ConfigMap names for those architectures (an index: plus the
+// child of the disk's architecture); the release image's size comes from the manifests already
+// read. The client's semaphore bounds how many run at once, its cache makes a rerun nearly free.
 
 import { randomBytes } from 'node:crypto';
 import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { ConfigMap } from '../k8s/objects.js';
 import { isObject } from '../k8s/objects.js';
+import { parseBootImagesConfigMap } from '../catalog/bootimages-configmap.js';
+import { CatalogError } from '../catalog/errors.js';
 import type { RegistryClient, Manifest } from '../registry/client.js';
 import { digestOf, parseDigest } from '../registry/digest.js';
 import { RegistryError } from '../registry/errors.js';
@@ -29,7 +33,7 @@ import { MULTI, goArch, normalizeArch } from './arch.js';
 import { PlanError } from './errors.js';
 import { componentsFromImageReferences } from './images.js';
 import { formatRef, parseRef } from './ref.js';
-import type { ComponentImage, ReleaseData } from './types.js';
+import type { ComponentImage, ImageSize, ReleaseData } from './types.js';
 
 export const IMAGE_REFERENCES = 'release-manifests/image-references';
 export const RELEASE_METADATA = 'release-manifests/release-metadata';
@@ -56,8 +60,16 @@ export interface ReadReleaseOptions {
    * sizes count for multi-arch components. Default: the release's own architecture.
    */
   arch?: string | readonly string[];
-  /** Fetch every component's manifest for sizes and layers. */
+  /**
+   * Fetch every component's and KubeVirt disk's manifest for sizes and layers (and size the
+   * release image from its manifests).
+   */
   withSizes: boolean;
+  /**
+   * Also size the KubeVirt disks (one manifest each) when `withSizes`: only plans that mirror
+   * them need it, and a plan that does not should not fail on a disk it leaves out.
+   */
+  kubevirt?: boolean;
   /** Called after each component manifest when `withSizes`. */
   onProgress?: (progress: ReleaseProgress) => void;
   /**
@@ -139,9 +151,35 @@ export async function readRelease(
   const arch = isIndex(top.json) ? MULTI : imageArch;
   const version = releaseVersion(checked.tag, releaseMetadata, bootImages, pullspec);
 
+  let sizes: Pick<ReleaseData, 'size' | 'layers' | 'kubevirtSizes'> = {};
   if (options.withSizes) {
     const sizeArchs = wantedArchs.length > 0 ? wantedArchs : [imageArch];
-    components = await withSizes(client, pullspec, components, sizeArchs, options.onProgress);
+    // The disks of the architectures a plan covers: the wanted ones, else the release's own
+    // (every one of the boot images for a multi-arch release).
+    const disks =
+      options.kubevirt === false
+        ? new Map<string, string>()
+        : kubevirtDisks(
+            bootImages,
+            pullspec,
+            wantedArchs.length > 0 ? wantedArchs : arch === MULTI ? undefined : [imageArch],
+          );
+    const sized = await withSizes(
+      client,
+      pullspec,
+      components,
+      sizeArchs,
+      disks,
+      options.onProgress,
+    );
+    components = sized.components;
+    // The release image: the manifest read (for an index, plus the index itself).
+    const release = imageSize(image.bytes.length, manifest);
+    sizes = {
+      size: release.size + (image === top ? 0 : top.bytes.length),
+      layers: release.layers,
+      kubevirtSizes: sized.disks,
+    };
   }
 
   const data: ReleaseRead = {
@@ -152,6 +190,7 @@ export async function readRelease(
     arch,
     imageReferences,
     components,
+    ...sizes,
     image: {
       digest: image.digest,
       mediaType: image.mediaType,
@@ -409,44 +448,109 @@ function releaseVersion(
 }
 
 /**
- * Every component's manifest, all requested at once (the client bounds the requests in flight);
- * the size is manifest + config + layers, and for an index the index plus each wanted child.
- * Waits for every request to settle before failing, so nothing is left running.
+ * The KubeVirt disks of a coreos-bootimages ConfigMap, by `digest-ref`, with the architecture
+ * whose child counts for an index; only those of `archs` (undefined: every architecture). A
+ * ConfigMap or reference the planner would refuse is left to the planner to report.
+ */
+function kubevirtDisks(
+  bootImages: ConfigMap | undefined,
+  pullspec: string,
+  archs: readonly string[] | undefined,
+): Map<string, string> {
+  const disks = new Map<string, string>();
+  if (bootImages === undefined) return disks;
+  let catalog;
+  try {
+    catalog = parseBootImagesConfigMap(bootImages, `coreos-bootimages of ${pullspec}`).catalog;
+  } catch (error) {
+    if (error instanceof CatalogError) return disks;
+    throw error;
+  }
+  for (const name of catalog.streams) {
+    for (const [arch, boot] of catalog.stream(name)?.architectures ?? []) {
+      const digestRef = boot.kubevirt?.digestRef;
+      if (digestRef === undefined || (archs !== undefined && !archs.includes(arch))) continue;
+      if (!disks.has(digestRef)) disks.set(digestRef, arch);
+    }
+  }
+  return disks;
+}
+
+/**
+ * Every component's and disk's manifest, all requested at once (the client bounds the requests
+ * in flight); the size is manifest + config + layers, and for an index the index plus each
+ * wanted child. Waits for every request to settle before failing, so nothing is left running.
+ * Progress counts the components only.
  */
 async function withSizes(
   client: RegistryClient,
   pullspec: string,
   components: ComponentImage[],
   archs: readonly string[],
+  disks: ReadonlyMap<string, string>,
   onProgress: ((progress: ReleaseProgress) => void) | undefined,
-): Promise<ComponentImage[]> {
+): Promise<{ components: ComponentImage[]; disks: Record<string, ImageSize> }> {
   const total = components.length;
   let done = 0;
   onProgress?.({ pullspec, done, total });
-  const results = await Promise.allSettled(
-    components.map(async (component) => {
-      const sized = await componentSize(client, component, archs);
+  const componentResults = Promise.allSettled(
+    components.map(async (component): Promise<ComponentImage> => {
+      const sized = await manifestSize(client, parseReference(component.source), archs);
       done++;
       onProgress?.({ pullspec, done, total });
-      return sized;
+      return { ...component, ...sized };
     }),
   );
-  const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  const diskResults = Promise.allSettled(
+    [...disks].map(async ([digestRef, arch]) => {
+      const ref = parseDiskReference(digestRef);
+      return { digestRef, sized: ref && (await manifestSize(client, ref, [arch])) };
+    }),
+  );
+  const [sizedComponents, sizedDisks] = [await componentResults, await diskResults];
+  const failed = [...sizedComponents, ...sizedDisks].find(
+    (r): r is PromiseRejectedResult => r.status === 'rejected',
+  );
   if (failed) throw failed.reason;
-  return results.map((r) => (r as PromiseFulfilledResult<ComponentImage>).value);
+  const result = {
+    components: sizedComponents.map((r) => (r as PromiseFulfilledResult<ComponentImage>).value),
+    disks: {} as Record<string, ImageSize>,
+  };
+  for (const r of sizedDisks) {
+    const { digestRef, sized } = (r as PromiseFulfilledResult<DiskSize>).value;
+    if (sized !== undefined) result.disks[digestRef] = sized;
+  }
+  return result;
 }
 
-async function componentSize(
+interface DiskSize {
+  digestRef: string;
+  sized: ImageSize | undefined;
+}
+
+/** A disk's `digest-ref`, or undefined when it is not a reference by digest (planner's error). */
+function parseDiskReference(digestRef: string): ImageReference | undefined {
+  try {
+    const ref = parseReference(digestRef);
+    return ref.digest === undefined ? undefined : ref;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * One image's media type and size: manifest + config + layers, or for an index the index plus,
+ * for each of `archs`, its child (layers shared by children once); no size when none matches.
+ */
+async function manifestSize(
   client: RegistryClient,
-  component: ComponentImage,
+  ref: ImageReference,
   archs: readonly string[],
-): Promise<ComponentImage> {
-  const ref = parseReference(component.source);
+): Promise<ImageSize> {
   const manifest = await client.getManifest(ref);
-  const sized: ComponentImage = { ...component, mediaType: manifest.mediaType };
+  const sized: ImageSize = { mediaType: manifest.mediaType };
   if (!isIndex(manifest.json)) {
-    const { size, layers } = imageSize(manifest.bytes.length, manifest.json);
-    return { ...sized, size, layers };
+    return { ...sized, ...imageSize(manifest.bytes.length, manifest.json) };
   }
   // An index: the index itself plus, for each wanted architecture, its child.
   const index = manifest.json;

@@ -21,6 +21,14 @@ export interface ComponentImage {
   stream?: string;
 }
 
+/** What the registry told us about one image: media type, size (manifest + config + layers). */
+export interface ImageSize {
+  mediaType: string;
+  /** Unknown for an index without a child of the wanted architecture. */
+  size?: number;
+  layers?: { digest: string; size: number }[];
+}
+
 export interface ReleaseData {
   /** The release pullspec as the user gave it (tag, digest, or both). */
   pullspec: string;
@@ -38,6 +46,17 @@ export interface ReleaseData {
   bootImages?: ConfigMap;
   /** One per image-references tag, sizes when known. */
   components: ComponentImage[];
+  /**
+   * The release image's size: manifest + config + layers (an index: the index plus the child
+   * that was read), when known.
+   */
+  size?: number;
+  layers?: { digest: string; size: number }[];
+  /**
+   * KubeVirt disks of the coreos-bootimages ConfigMap, by their `digest-ref` exactly as the
+   * ConfigMap gives it, when known (an index: the index plus the child of the disk's arch).
+   */
+  kubevirtSizes?: Record<string, ImageSize>;
 }
 
 export type MirrorSourcePolicy = 'NeverContactSource' | 'AllowContactingSource';

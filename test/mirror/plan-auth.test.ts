@@ -93,6 +93,7 @@ describe('plan with Bearer tokens', () => {
     // repository (known once image-references has been read).
     expect(result.stdout).toMatch(
       new RegExp(
+        // No --kubevirt: the disks are not in the plan, so their manifests are not fetched.
         `^Requests: ${1 + 2 + 1 + 185 + INDEX_TAGS.length + 1} \\(ping 1, token 2, manifest ${1 + 185 + INDEX_TAGS.length}, blob 1\\), 0 retries$`,
         'm',
       ),

@@ -69,8 +69,10 @@ async function exists(path: string): Promise<boolean> {
   );
 }
 
-/** Bytes of a set of components, each distinct manifest once and each layer once. */
-function expectedBytes(components: SyntheticRelease['components']): number {
+/** Bytes of a set of images, each distinct manifest once and each layer once. */
+function expectedBytes(
+  components: { size: number; layers: { digest: string; size: number }[] }[],
+): number {
   const layers = new Map<string, number>();
   let bytes = 0;
   for (const c of components) {
@@ -137,21 +139,30 @@ describe('plan', () => {
     expect([...planA.keys()]).toEqual(FILES);
     expect(await readPlan(join(work, 'b'))).toEqual(planA);
 
-    // Shared blobs counted once: the whole plan weighs every distinct layer once.
-    const total = expectedBytes(payload.components);
+    // Shared blobs counted once: the whole plan weighs every distinct layer once. The release
+    // image is sized too (manifest, config, layers as pushed): no image of unknown size is left.
+    const rel = payload.release;
+    const releaseImage = { size: rel.manifestSize + rel.configSize, layers: rel.layers };
+    releaseImage.size += rel.layers.reduce((s, l) => s + l.size, 0);
+    const total = expectedBytes([releaseImage, ...payload.components]);
     expect(planA.get('summary.md')).toMatch(
-      new RegExp(
-        `^\\| whole plan \\| 186 \\| ${withCommas(total)} bytes .*\\| 1 image\\(s\\) \\|$`,
-        'm',
-      ),
+      new RegExp(`^\\| whole plan \\| 186 \\| ${withCommas(total)} bytes .*\\|  \\|$`, 'm'),
     );
+    expect(planA.get('summary.md')).not.toContain('unknown size');
     expect(a.stdout).toMatch(
-      new RegExp(`^  whole plan +186 images  ${withCommas(total)} bytes`, 'm'),
+      new RegExp(`^  whole plan +186 images  ${withCommas(total)} bytes \\(.*\\)$`, 'm'),
     );
+    expect(a.stdout).not.toContain('unknown size');
     const sumOfSizes = payload.components.reduce((s, c) => s + c.size, 0);
     expect(sumOfSizes).toBeGreaterThan(total * 2);
 
     const images = JSON.parse(planA.get('images.json') ?? '') as ImagesJson;
+    expect(images.images.find((i) => i.kind === 'release')).toMatchObject({
+      digest: rel.digest,
+      mediaType: rel.mediaType,
+      size: releaseImage.size,
+    });
+    expect(images.images.filter((i) => i.size === null)).toEqual([]);
     for (const c of payload.components) {
       const image = images.images.find((i) => i.tag === c.tag);
       expect(image, c.tag).toMatchObject({
@@ -176,7 +187,7 @@ describe('plan', () => {
       const kinds = requestKinds(r.stdout);
       expect(kinds.ping).toBe(1);
       expect(kinds.manifest).toBeGreaterThanOrEqual(1);
-      expect(kinds.manifest).toBeLessThanOrEqual(1 + 185 + INDEX_TAGS.length);
+      expect(kinds.manifest).toBeLessThanOrEqual(1 + 185 + INDEX_TAGS.length + 2);
       expect(kinds.blob ?? 0).toBeLessThanOrEqual(1);
       expect(kinds.token).toBeUndefined();
     }
@@ -187,13 +198,13 @@ describe('plan', () => {
     const without = (stream: string) => payload.components.filter((x) => x.stream !== stream);
     expect(a.stdout).toMatch(
       new RegExp(
-        `^  shared \\+ rhel-9 +184 images  ${withCommas(expectedBytes(without('rhel-10')))} bytes`,
+        `^  shared \\+ rhel-9 +184 images  ${withCommas(expectedBytes([releaseImage, ...without('rhel-10')]))} bytes`,
         'm',
       ),
     );
     expect(a.stdout).toMatch(
       new RegExp(
-        `^  shared \\+ rhel-10 +184 images  ${withCommas(expectedBytes(without('rhel-9')))} bytes`,
+        `^  shared \\+ rhel-10 +184 images  ${withCommas(expectedBytes([releaseImage, ...without('rhel-9')]))} bytes`,
         'm',
       ),
     );
@@ -233,17 +244,22 @@ describe('plan', () => {
     expect(forced.code, forced.stderr).toBe(0);
     expect((await readdir(out)).sort()).toEqual(FILES);
     // The minimum without a cache: ping, release manifest, last layer, one manifest per
-    // component (+ the 3 index components' amd64 children); this registry needs no token.
+    // component (+ the 3 index components' amd64 children) and per KubeVirt disk (2); this
+    // registry needs no token.
+    const manifests = 1 + 185 + INDEX_TAGS.length + 2;
     expect(forced.stdout).toMatch(
       new RegExp(
-        `^Requests: ${3 + 185 + INDEX_TAGS.length} \\(ping 1, manifest ${1 + 185 + INDEX_TAGS.length}, blob 1\\), 0 retries$`,
+        `^Requests: ${2 + manifests} \\(ping 1, manifest ${manifests}, blob 1\\), 0 retries$`,
         'm',
       ),
     );
     const images = JSON.parse(await readFile(join(out, 'images.json'), 'utf8')) as ImagesJson;
-    expect(images.images.filter((i) => i.kind === 'kubevirt').map((i) => i.digest)).toEqual([
-      payload.kubevirt['rhel-10'].digest,
+    const disk = payload.kubevirt['rhel-10'];
+    expect(images.images.filter((i) => i.kind === 'kubevirt')).toEqual([
+      expect.objectContaining({ digest: disk.digest, mediaType: disk.mediaType, size: disk.size }),
     ]);
+    expect(images.images.filter((i) => i.size === null)).toEqual([]);
+    expect(await readFile(join(out, 'summary.md'), 'utf8')).not.toContain('unknown size');
     expect(images.images.some((i) => i.tag === 'rhel-coreos')).toBe(false);
   });
 

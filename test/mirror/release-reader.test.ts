@@ -35,6 +35,11 @@ function client(cacheDir?: string): RegistryClient {
   return c;
 }
 
+/** Manifest + config + layers of a pushed release image, from what was pushed. */
+function pushedSize(image: SyntheticRelease['release']): number {
+  return image.manifestSize + image.configSize + image.layers.reduce((s, l) => s + l.size, 0);
+}
+
 /** Request counts without the zero entries, for readable assertions. */
 function counts(stats: RequestStats): Partial<RequestStats> {
   return Object.fromEntries(Object.entries(stats).filter(([, n]) => n > 0));
@@ -72,6 +77,8 @@ describe('readRelease', () => {
     );
     expect(streams).toEqual(NODE_TAGS);
     expect(data.components.every((x) => x.size === undefined)).toBe(true);
+    expect(data.size).toBeUndefined();
+    expect(data.kubevirtSizes).toBeUndefined();
     expect(data.releaseMetadata).toEqual(payload.releaseMetadata);
     expect(data.imageReferences).toEqual(payload.imageReferences);
 
@@ -93,7 +100,7 @@ describe('readRelease', () => {
     expect(counts(c.stats())).toEqual({ ping: 1, manifest: 1, blob: 1, total: 3 });
   });
 
-  it('sizes every component with one manifest GET each (index: plus its child), shared blobs kept apart', async () => {
+  it('sizes every component and KubeVirt disk with one manifest GET each (index: plus its child), shared blobs kept apart', async () => {
     const c = client();
     const seen: number[] = [];
     const data = await readRelease(c, payload.release.pullspec, {
@@ -117,12 +124,21 @@ describe('readRelease', () => {
     }
     const media = new Set(data.components.map((x) => x.mediaType));
     expect(media.size).toBe(3); // Docker v2, OCI manifest, OCI index
-    // ping, release manifest, layer, 185 component manifests + 3 index children.
+    // The release image, from the manifest already read; both disks, by their digest-ref.
+    expect(data.size).toBe(pushedSize(payload.release));
+    expect(data.layers).toEqual(payload.release.layers);
+    const disks = Object.values(payload.kubevirt);
+    expect(data.kubevirtSizes).toEqual(
+      Object.fromEntries(
+        disks.map((k) => [k.digestRef, { mediaType: k.mediaType, size: k.size, layers: k.layers }]),
+      ),
+    );
+    // ping, release manifest, layer, 185 component manifests + 3 index children + 2 disks.
     expect(counts(c.stats())).toEqual({
       ping: 1,
-      manifest: 1 + 185 + INDEX_TAGS.length,
+      manifest: 1 + 185 + INDEX_TAGS.length + 2,
       blob: 1,
-      total: 191,
+      total: 193,
     });
   });
 
@@ -158,11 +174,25 @@ describe('readRelease', () => {
       const expected = payload.components.find((x) => x.tag === tag)?.archSizes?.aarch64;
       expect(data.components.find((x) => x.tag === tag)).toMatchObject(expected ?? {});
     }
+    // The index plus the aarch64 child read; the boot images have x86_64 disks only.
+    const child = payload.multi.children.aarch64;
+    expect(data.size).toBe(payload.multi.manifestSize + pushedSize(child));
+    expect(data.layers).toEqual(child.layers);
+    expect(data.kubevirtSizes).toEqual({});
     // Index + child, layer, components (+ their arm64 children).
     expect(counts(c.stats())).toMatchObject({ manifest: 2 + 185 + 3, blob: 1 });
 
-    const defaulted = await readRelease(client(), payload.multi.pullspec, { withSizes: false });
+    // No --arch: the x86_64 child, and the disks of every architecture of the boot images.
+    const defaulted = await readRelease(client(), payload.multi.pullspec, { withSizes: true });
     expect(defaulted.image.digest).toBe(payload.multi.children.x86_64.digest);
+    expect(defaulted.size).toBe(
+      payload.multi.manifestSize + pushedSize(payload.multi.children.x86_64),
+    );
+    expect(Object.keys(defaulted.kubevirtSizes ?? {}).sort()).toEqual(
+      Object.values(payload.kubevirt)
+        .map((k) => k.digestRef)
+        .sort(),
+    );
 
     const error = await readRelease(client(), payload.multi.pullspec, {
       withSizes: false,

@@ -82,6 +82,7 @@ export interface ReleaseImage {
   digest: string;
   mediaType: string;
   manifestSize: number;
+  configSize: number;
   layers: { digest: string; size: number }[];
 }
 
@@ -91,11 +92,28 @@ export interface SyntheticRelease {
   /** `<host>/openshift-release-dev/ocp-release:5.0.0-ec.2-x86_64` (a Docker v2 manifest). */
   release: ReleaseImage;
   /** `…:5.0.0-ec.2-multi`, an OCI index, with its two children. */
-  multi: { pullspec: string; digest: string; children: Record<'x86_64' | 'aarch64', ReleaseImage> };
+  multi: {
+    pullspec: string;
+    digest: string;
+    /** Bytes of the index manifest. */
+    manifestSize: number;
+    children: Record<'x86_64' | 'aarch64', ReleaseImage>;
+  };
   /** `<host>/openshift-release-dev/ocp-release-split:5.0.0-ec.2-x86_64`: boot images in the earlier layer. */
   split: ReleaseImage;
   components: SyntheticComponent[];
-  kubevirt: Record<'rhel-9' | 'rhel-10', { digestRef: string; tagRef: string; digest: string }>;
+  kubevirt: Record<
+    'rhel-9' | 'rhel-10',
+    {
+      digestRef: string;
+      tagRef: string;
+      digest: string;
+      mediaType: string;
+      /** Manifest + config + layers. */
+      size: number;
+      layers: { digest: string; size: number }[];
+    }
+  >;
   imageReferences: { spec: { tags: { name: string; from: { name: string } }[] } } & Record<
     string,
     unknown
@@ -323,11 +341,15 @@ export async function pushReleasePayload(
       digestRef: `${refHost}/${COMPONENT_REPO}@${kv['rhel-9'].image.digest}`,
       tagRef: `${refHost}/${COMPONENT_REPO}:${KUBEVIRT_9.tag}`,
       digest: kv['rhel-9'].image.digest,
+      mediaType: kv['rhel-9'].image.mediaType,
+      ...imageSize(kv['rhel-9'].image),
     },
     'rhel-10': {
       digestRef: `${refHost}/${COMPONENT_REPO}@${kv['rhel-10'].image.digest}`,
       tagRef: `${refHost}/${COMPONENT_REPO}:${KUBEVIRT_10.tag}`,
       digest: kv['rhel-10'].image.digest,
+      mediaType: kv['rhel-10'].image.mediaType,
+      ...imageSize(kv['rhel-10'].image),
     },
   };
   const bootImagesYaml = readFileSync(
@@ -389,6 +411,7 @@ export async function pushReleasePayload(
       digest: image.digest,
       mediaType: image.mediaType,
       manifestSize: image.manifest.length,
+      configSize: image.config.length,
       layers: layers.map((l) => ({ digest: sha256(l), size: l.length })),
     };
   };
@@ -480,6 +503,7 @@ export async function pushReleasePayload(
     multi: {
       pullspec: `${refHost}/${RELEASE_REPO}:${VERSION}-multi`,
       digest: sha256(indexFinal),
+      manifestSize: indexFinal.length,
       children,
     },
     split,
