@@ -7,9 +7,8 @@
 // anyway, with what is present), 2 bad input (no plan, a malformed images.json, bad options),
 // 3 the registry could not be asked (unreachable, refused credentials, server errors).
 
-import { randomUUID } from 'node:crypto';
-import { open, rename, rm } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { writeFileAtomic } from '../fsutil/atomic-write.js';
+import { join } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { PlanError } from '../mirror/errors.js';
 import {
@@ -126,25 +125,6 @@ function renderJson(result: VerifyResult, out: string, digests: number, code: nu
     exitCode: code,
   };
   return `${JSON.stringify(doc, null, 2)}\n`;
-}
-
-/** Writes `content` to a temporary file next to `path`, syncs it, then renames it into place. */
-export async function writeFileAtomic(path: string, content: string): Promise<void> {
-  const target = resolve(path);
-  const tmp = join(dirname(target), `.${basename(target)}.tmp-${randomUUID()}`);
-  try {
-    const handle = await open(tmp, 'wx', 0o644);
-    try {
-      await handle.writeFile(content, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, target);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
 }
 
 function collect(value: string, previous: string[] = []): string[] {

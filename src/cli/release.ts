@@ -2,8 +2,8 @@
 // manifest and the payload's last layer, a few hundred kilobytes) and show it, or write it into an
 // offline state directory in the format `--state` reads, so nobody assembles release data by hand.
 
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { writeFileAtomic } from '../fsutil/atomic-write.js';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Option, type Command } from 'commander';
 import { parseBootImagesConfigMap } from '../catalog/bootimages-configmap.js';
@@ -330,19 +330,10 @@ function refuseOverwrite(path: string, existing: string, pullspec: string, diges
 }
 
 async function writeAtomically(path: string, text: string): Promise<void> {
-  // A dot file next to the target: the state loader skips dot files, and rename is atomic.
-  const tmp = join(path, '..', `.${randomBytes(6).toString('hex')}.tmp`);
+  // The temp file is a dot file next to the target (the state loader skips dot files).
   try {
-    const handle = await open(tmp, 'wx', 0o644);
-    try {
-      await handle.writeFile(text, 'utf8');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
+    await writeFileAtomic(path, text);
   } catch (error) {
-    await unlink(tmp).catch(() => undefined);
     throw new UsageError(
       `cannot write ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
     );

@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
-import { mkdir, open, readFile, rename, unlink } from 'node:fs/promises';
+import { writeFileAtomic } from '../fsutil/atomic-write.js';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { digestOf, parseDigest } from './digest.js';
 
@@ -44,18 +44,7 @@ export class ContentCache {
     const path = this.pathFor(digest);
     const dir = join(path, '..');
     await mkdir(dir, { recursive: true });
-    const tmp = join(dir, `.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-    try {
-      const handle = await open(tmp, 'wx', 0o644);
-      try {
-        await handle.writeFile(bytes);
-      } finally {
-        await handle.close();
-      }
-      await rename(tmp, path);
-    } catch (err) {
-      await unlink(tmp).catch(() => undefined);
-      throw err;
-    }
+    // Entries are re-verified on read, so no fsync: a torn entry is discarded and re-fetched.
+    await writeFileAtomic(path, bytes, 0o644, { durable: false });
   }
 }

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import type * as fs from 'node:fs';
 import { join } from 'node:path';
 import { expect, it, vi } from 'vitest';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../fsutil/atomic-write.js';
 import { CertificateReloader } from './reloader.js';
 import { createCertificateAuthority, issueServingCertificate } from './self-signed.js';
 import { withTempDir } from '../../test/support/tls.js';

@@ -5,7 +5,7 @@ import { Agent } from 'node:https';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../fsutil/atomic-write.js';
 import { TlsError } from './errors.js';
 import { TLS_SERVER_OPTIONS, secureContextOptions } from './options.js';
 import type { KeyPair } from './pair.js';

@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { join } from 'node:path';
 import forge from 'node-forge';
-import { writeFileAtomic } from './atomic-write.js';
+import { writeFileAtomic } from '../fsutil/atomic-write.js';
 import { TlsError } from './errors.js';
 
 // RSA 2048 throughout: node-forge can build and sign X.509 only with RSA keys (its ECDSA support

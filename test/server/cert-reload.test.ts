@@ -4,7 +4,7 @@ import { X509Certificate } from 'node:crypto';
 import { rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { writeFileAtomic } from '../../src/tls/atomic-write.js';
+import { writeFileAtomic } from '../../src/fsutil/atomic-write.js';
 import { selfSignedBundle, writeBundle, type SelfSignedBundle } from '../../src/tls/self-signed.js';
 import {
   exampleRequest,

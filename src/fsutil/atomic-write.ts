@@ -8,14 +8,21 @@ import { basename, dirname, join } from 'node:path';
  * is renamed over `path`. The temp file is created exclusively with `mode` from the start, so a
  * key is never readable by others, not even for a moment. On failure the temp file is removed.
  */
-export async function writeFileAtomic(path: string, data: string, mode: number): Promise<void> {
+export async function writeFileAtomic(
+  path: string,
+  data: string | Uint8Array,
+  mode = 0o644,
+  options: { durable?: boolean } = {},
+): Promise<void> {
+  // `durable: false` skips the fsyncs, for caches whose entries are re-verified on read.
+  const durable = options.durable ?? true;
   const dir = dirname(path);
   const tmp = join(dir, `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`);
   try {
     const handle = await open(tmp, 'wx', mode);
     try {
       await handle.writeFile(data);
-      await handle.sync();
+      if (durable) await handle.sync();
     } finally {
       await handle.close();
     }
@@ -24,7 +31,7 @@ export async function writeFileAtomic(path: string, data: string, mode: number):
     await unlink(tmp).catch(() => undefined);
     throw err;
   }
-  await syncDir(dir);
+  if (durable) await syncDir(dir);
 }
 
 /** Makes the rename itself durable; best effort, as some file systems refuse to fsync a dir. */
