@@ -14,7 +14,7 @@ import {
 } from '../registry-support/registry.js';
 import {
   INDEX_TAGS,
-  pushReleasePayload,
+  pushReleasePayloadTo,
   VERSION,
   type SyntheticRelease,
 } from '../registry-support/release-payload.js';
@@ -37,12 +37,7 @@ let work: string;
 setupOrFailEach(async () => {
   registry = await startRegistry();
   work = await mkdtemp(join(tmpdir(), 'sg-plan-cli-'));
-  const pusher = new RegistryClient({ insecureRegistries: [registry.host], concurrency: 16 });
-  try {
-    payload = await pushReleasePayload(pusher, registry.host);
-  } finally {
-    await pusher.close();
-  }
+  payload = await pushReleasePayloadTo(registry.host);
 });
 
 afterAll(async () => {

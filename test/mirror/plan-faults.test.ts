@@ -6,7 +6,6 @@ import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { RegistryClient } from '../../src/registry/index.js';
 import { startFaultProxy, type FaultProxy } from '../registry-support/fault-proxy.js';
 import { buildImage, gzip, tar } from '../registry-support/images.js';
 import {
@@ -16,7 +15,7 @@ import {
 } from '../registry-support/registry.js';
 import {
   COMPONENT_REPO,
-  pushReleasePayload,
+  pushReleasePayloadTo,
   RELEASE_REPO,
   type SyntheticRelease,
 } from '../registry-support/release-payload.js';
@@ -35,12 +34,7 @@ setupOrFailEach(async () => {
   registry = await startRegistry();
   proxy = await startFaultProxy(registry.port);
   // Pushed straight to the registry, but naming the proxy: every read of the plan goes through it.
-  const pusher = new RegistryClient({ insecureRegistries: [registry.host], concurrency: 16 });
-  try {
-    payload = await pushReleasePayload(pusher, registry.host, { referenceHost: proxy.host });
-  } finally {
-    await pusher.close();
-  }
+  payload = await pushReleasePayloadTo(registry.host, { referenceHost: proxy.host });
   const first = await plan('clean');
   expect(first.code, first.stderr).toBe(0);
   clean = await readPlan(join(work, 'clean'));

@@ -8,7 +8,6 @@ import { parseAdmissionReviewBytes } from '../../src/admission/parse.js';
 import { decide, type Webhook } from '../../src/engine/decide.js';
 import type { DecisionContext } from '../../src/engine/types.js';
 import { defaultPolicy } from '../../src/policy/load.js';
-import { RegistryClient } from '../../src/registry/index.js';
 import { loadState } from '../../src/state/load.js';
 import {
   freePort,
@@ -17,7 +16,7 @@ import {
   type RunningRegistry,
 } from '../registry-support/registry.js';
 import {
-  pushReleasePayload,
+  pushReleasePayloadTo,
   VERSION,
   type SyntheticRelease,
 } from '../registry-support/release-payload.js';
@@ -32,12 +31,7 @@ let work: string;
 setupOrFailEach(async () => {
   registry = await startRegistry();
   work = await mkdtemp(join(tmpdir(), 'sg-release-cli-'));
-  const pusher = new RegistryClient({ insecureRegistries: [registry.host], concurrency: 16 });
-  try {
-    payload = await pushReleasePayload(pusher, registry.host);
-  } finally {
-    await pusher.close();
-  }
+  payload = await pushReleasePayloadTo(registry.host);
 });
 
 afterAll(async () => {

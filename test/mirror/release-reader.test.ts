@@ -16,7 +16,7 @@ import {
 import {
   INDEX_TAGS,
   NODE_TAGS,
-  pushReleasePayload,
+  pushReleasePayloadTo,
   VERSION,
   type SyntheticRelease,
 } from '../registry-support/release-payload.js';
@@ -48,12 +48,7 @@ function counts(stats: RequestStats): Partial<RequestStats> {
 setupOrFailEach(async () => {
   registry = await startRegistry();
   cacheRoot = await mkdtemp(join(tmpdir(), 'sg-reader-cache-'));
-  const pusher = new RegistryClient({ insecureRegistries: [registry.host], concurrency: 16 });
-  try {
-    payload = await pushReleasePayload(pusher, registry.host);
-  } finally {
-    await pusher.close();
-  }
+  payload = await pushReleasePayloadTo(registry.host);
 });
 
 afterAll(async () => {

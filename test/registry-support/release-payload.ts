@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { RegistryClient } from '../../src/registry/client.js';
+import { RegistryClient } from '../../src/registry/client.js';
 import { OCI_INDEX } from '../../src/registry/manifest.js';
 import {
   buildImage,
@@ -263,6 +263,19 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
  * Builds the payload with references to `referenceHost` (default `host`) and pushes it through
  * `client` to `host`. `referenceHost` lets a proxy sit in front: the payload then names the proxy.
  */
+/** Pushes the synthetic release into the (plain HTTP) registry at `host` with a client of its own. */
+export async function pushReleasePayloadTo(
+  host: string,
+  options: { referenceHost?: string } = {},
+): Promise<SyntheticRelease> {
+  const pusher = new RegistryClient({ insecureRegistries: [host], concurrency: 16 });
+  try {
+    return await pushReleasePayload(pusher, host, options);
+  } finally {
+    await pusher.close();
+  }
+}
+
 export async function pushReleasePayload(
   client: RegistryClient,
   host: string,
