@@ -4,7 +4,7 @@
 // TLS, parsing and deciding together. Health, readiness and metrics stay on express.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Webhook } from '../engine/decide.js';
-import { admit, statusBody } from './admit.js';
+import { admit, admitWith, statusBody, type Admitted, type Rejected } from './admit.js';
 import type { ContextSource } from './context-source.js';
 import type { Logger } from './logger.js';
 import type { Outcome, WebhookMetrics } from './metrics.js';
@@ -67,63 +67,73 @@ export function handleAdmission(
   req.on('end', () => {
     if (aborted) return;
     const body = chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, size);
-    answer(webhook, body, res, options).catch((err: unknown) => {
+    const started = process.hrtime.bigint();
+    const failed = (err: unknown) => {
       options.logger.error(
         { err: (err as Error).message, stack: (err as Error).stack },
         'admission request failed',
       );
       if (!res.headersSent) reject(res, 500, 'internal error', webhook, metrics);
-    });
+    };
+    const context = options.source.current();
+    if (context) {
+      // The usual case: the context is in memory, so answer in this tick.
+      try {
+        finish(webhook, admitWith(body, webhook, context), res, started, options);
+      } catch (err) {
+        failed(err);
+      }
+      return;
+    }
+    metrics.inFlight.inc();
+    admit(body, webhook, options.source, options.deadlineMs)
+      .then((result) => finish(webhook, result, res, started, options))
+      .catch(failed)
+      .finally(() => metrics.inFlight.dec());
   });
 }
 
-async function answer(
+function finish(
   webhook: Webhook,
-  body: Buffer,
+  result: Admitted | Rejected,
   res: ServerResponse,
+  started: bigint,
   options: AdmissionHandlerOptions,
-): Promise<void> {
+): void {
   const { metrics, logger } = options;
-  const started = process.hrtime.bigint();
-  metrics.inFlight.inc();
-  try {
-    const result = await admit(body, webhook, options.source, options.deadlineMs);
-    send(res, result.status, result.body);
-    const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-    metrics.duration.observe({ webhook }, seconds);
-    if (result.status !== 200) {
-      metrics.requests.inc({ webhook, operation: 'unknown', outcome: 'error' });
-      logger.warn({ webhook, error: result.error }, 'bad AdmissionReview');
-      return;
-    }
-    const { request, decision } = result;
-    const warned = decision.findings.some((f) => f.severity === 'warn');
-    const outcome: Outcome = !decision.allowed ? 'denied' : warned ? 'warned' : 'allowed';
-    metrics.requests.inc({ webhook, operation: request.operation, outcome });
-    for (const f of decision.findings)
-      metrics.ruleFindings.inc({ webhook, rule: f.rule, severity: f.severity });
-    if (result.fallback) metrics.contextFallbacks.inc({ reason: 'deadline' });
-    // Identities, rule ids and timings only: never the objects, which may hold anything.
-    logger.info(
-      {
-        webhook,
-        uid: request.uid,
-        kind: request.kind.kind,
-        namespace: request.namespace,
-        name: request.name,
-        operation: request.operation,
-        user: request.userInfo?.username,
-        rules: [...new Set(decision.findings.map((f) => f.rule))],
-        allowed: decision.allowed,
-        patched: decision.patch.length > 0,
-        dryRun: request.dryRun,
-        durationMs: Math.round(seconds * 1e6) / 1e3,
-      },
-      'decision',
-    );
-  } finally {
-    metrics.inFlight.dec();
+  send(res, result.status, result.body);
+  const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+  metrics.duration.observe({ webhook }, seconds);
+  if (result.status !== 200) {
+    metrics.requests.inc({ webhook, operation: 'unknown', outcome: 'error' });
+    logger.warn({ webhook, error: result.error }, 'bad AdmissionReview');
+    return;
   }
+  const { request, decision } = result;
+  const warned = decision.findings.some((f) => f.severity === 'warn');
+  const outcome: Outcome = !decision.allowed ? 'denied' : warned ? 'warned' : 'allowed';
+  metrics.requests.inc({ webhook, operation: request.operation, outcome });
+  for (const f of decision.findings)
+    metrics.ruleFindings.inc({ webhook, rule: f.rule, severity: f.severity });
+  if (result.fallback) metrics.contextFallbacks.inc({ reason: 'deadline' });
+  // Identities, rule ids and timings only: never the objects, which may hold anything.
+  logger.info(
+    {
+      webhook,
+      uid: request.uid,
+      kind: request.kind.kind,
+      namespace: request.namespace,
+      name: request.name,
+      operation: request.operation,
+      user: request.userInfo?.username,
+      rules: [...new Set(decision.findings.map((f) => f.rule))],
+      allowed: decision.allowed,
+      patched: decision.patch.length > 0,
+      dryRun: request.dryRun,
+      durationMs: Math.round(seconds * 1e6) / 1e3,
+    },
+    'decision',
+  );
 }
 
 function send(res: ServerResponse, status: number, body: string): void {

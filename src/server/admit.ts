@@ -32,6 +32,22 @@ export async function admit(
   source: ContextSource,
   deadlineMs: number,
 ): Promise<Admitted | Rejected> {
+  const now = source.current();
+  if (now) return admitWith(bytes, webhook, now);
+  const { context, fallback } = await contextWithin(source, deadlineMs);
+  return admitWith(bytes, webhook, context, fallback);
+}
+
+/**
+ * The decision itself, synchronous: with the context in memory (the usual case) the handler
+ * answers in the same tick the body arrived, with no promise hops.
+ */
+export function admitWith(
+  bytes: Uint8Array,
+  webhook: Webhook,
+  context: DecisionContext,
+  fallback?: string,
+): Admitted | Rejected {
   let request: AdmissionRequestLike;
   try {
     request = parseAdmissionReviewBytes(bytes, 'AdmissionReview');
@@ -39,7 +55,6 @@ export async function admit(
     if (!(err instanceof AdmissionInputError)) throw err;
     return { status: 400, body: statusBody(400, err.message), error: err.message };
   }
-  const { context, fallback } = await contextWithin(source, deadlineMs);
   let decision = decide(request, context, webhook);
   if (fallback) decision = withContextFinding(decision, fallback, context.policy, webhook);
   return {
