@@ -14,7 +14,7 @@ import { componentsFromImageReferences, planImages } from './images.js';
 import { buildPlan } from './plan.js';
 import { parseRef } from './ref.js';
 import { streamSizes } from './summary.js';
-import type { ComponentImage, PlanOptions, ReleaseData } from './types.js';
+import type { ComponentImage, PlanImage, PlanOptions, ReleaseData } from './types.js';
 
 const fixture = (name: string) =>
   readFileSync(new URL(`../../test/fixtures/upstream/${name}`, import.meta.url), 'utf8');
@@ -109,21 +109,8 @@ const options = (extra: Partial<PlanOptions> = {}): PlanOptions => ({
   ...extra,
 });
 
-interface ImageJson {
-  release: string;
-  kind: string;
-  tag: string;
-  stream: string;
-  arch: string | null;
-  source: string;
-  destination: string;
-  digest: string;
-  mediaType: string | null;
-  size: number | null;
-}
-
-function imagesOf(files: Map<string, string>): ImageJson[] {
-  return (JSON.parse(files.get('images.json') ?? '') as { images: ImageJson[] }).images;
+function imagesOf(files: Map<string, string>): PlanImage[] {
+  return (JSON.parse(files.get('images.json') ?? '') as { images: PlanImage[] }).images;
 }
 
 interface MirrorEntry {
@@ -139,7 +126,7 @@ function entriesOf(text: string | undefined, key: 'imageDigestMirrors' | 'imageT
 }
 
 /** The real mirror semantics: pulling `source` through the entry lands on `destination`. */
-function covered(image: ImageJson, entries: MirrorEntry[]): boolean {
+function covered(image: PlanImage, entries: MirrorEntry[]): boolean {
   const src = parseRef(image.source).name;
   const dst = parseRef(image.destination).name;
   return entries.some((e) => {

@@ -8,7 +8,13 @@ import { compareStreamNames } from '../catalog/catalog.js';
 import type { ArchBootImages, StreamBootImages } from '../catalog/types.js';
 import { compareArchs } from './arch.js';
 import { compareText, parseRef } from './ref.js';
-import { SHARED, type ImagePlan, type PlannedImage, type PlannedRelease } from './types.js';
+import {
+  SHARED,
+  type ImagePlan,
+  type PlanImage,
+  type PlannedImage,
+  type PlannedRelease,
+} from './types.js';
 
 export interface SizeTotal {
   /** Image copies in the set. */
@@ -95,7 +101,7 @@ export function renderImagesJson(plan: ImagePlan): string {
       mediaType: r.data.mediaType,
       streams: r.streams,
     })),
-    images: plan.images.map((i) => ({
+    images: plan.images.map((i): PlanImage => ({
       release: i.release,
       kind: i.kind,
       tag: i.tag,

@@ -147,3 +147,17 @@ export interface ImagePlan {
   /** Components left out by the stream selection, sorted by release and tag. */
   excluded: ExcludedImage[];
 }
+
+/** One image of a plan's images.json, as `renderImagesJson` writes it and `verifyPlan` reads it. */
+export interface PlanImage {
+  release: string;
+  kind: string;
+  tag: string;
+  stream: string;
+  arch: string | null;
+  source: string;
+  destination: string;
+  digest: string;
+  mediaType: string | null;
+  size: number | null;
+}

@@ -15,21 +15,10 @@ import type { ConfigMap } from '../k8s/objects.js';
 import type { RegistryClient } from '../registry/client.js';
 import type { ImageReference } from '../registry/reference.js';
 import { PlanError } from './errors.js';
-import { compareText, isDigest, parseRef, parseRepository } from './ref.js';
+import type { PlanImage } from './types.js';
 
-/** One image of a plan's images.json. */
-export interface PlanImage {
-  release: string;
-  kind: string;
-  tag: string;
-  stream: string;
-  arch: string | null;
-  source: string;
-  destination: string;
-  digest: string;
-  mediaType: string | null;
-  size: number | null;
-}
+export type { PlanImage };
+import { compareText, isDigest, parseRef, parseRepository } from './ref.js';
 
 /** The parts of images.json verify needs. */
 export interface PlanImages {
