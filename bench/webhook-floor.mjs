@@ -12,7 +12,7 @@ import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import process from 'node:process';
 import { TLS_SERVER_OPTIONS } from '../dist/tls/options.js';
-import { usage } from './webhook-usage.mjs';
+import { serverFacts, usage } from './webhook-usage.mjs';
 
 /**
  * @typedef {object} StartMessage
@@ -87,16 +87,7 @@ function listen(start) {
     send?.({
       type: 'ready',
       port: typeof address === 'object' && address ? address.port : 0,
-      http: {
-        keepAliveTimeout: server.keepAliveTimeout,
-        headersTimeout: server.headersTimeout,
-        requestTimeout: server.requestTimeout,
-        // Set from the options at construction; not in @types/node.
-        maxHeaderSize: Reflect.get(server, 'maxHeaderSize'),
-      },
-      node: process.version,
-      execArgv: process.execArgv,
-      nodeOptions: process.env.NODE_OPTIONS ?? '',
+      ...serverFacts(server),
     });
   });
   return server;

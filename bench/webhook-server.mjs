@@ -11,7 +11,7 @@ import process from 'node:process';
 import { fileURLToPath } from 'node:url';
 import { createLogger } from '../dist/server/logger.js';
 import { startServer } from '../dist/server/serve.js';
-import { usage } from './webhook-usage.mjs';
+import { serverFacts, usage } from './webhook-usage.mjs';
 
 const send = process.send?.bind(process);
 const [tlsDir, level = 'info'] = process.argv.slice(2);
@@ -50,16 +50,7 @@ send({
   caPath: running.caPath,
   certPath,
   keyPath,
-  http: {
-    keepAliveTimeout: server.keepAliveTimeout,
-    headersTimeout: server.headersTimeout,
-    requestTimeout: server.requestTimeout,
-    // Set from the options at construction; not in @types/node.
-    maxHeaderSize: Reflect.get(server, 'maxHeaderSize'),
-  },
-  node: process.version,
-  execArgv: process.execArgv,
-  nodeOptions: process.env.NODE_OPTIONS ?? '',
+  ...serverFacts(server),
 });
 
 process.on('message', (/** @type {{ type: string, id?: number }} */ msg) => {

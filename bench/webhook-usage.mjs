@@ -1,5 +1,6 @@
 // @ts-check
-// For the server processes of bench/webhook.bench.ts: answers the bench's `usage` requests with
+// For the server processes of bench/webhook.bench.ts: describes the server for the bench's checks,
+// and answers the bench's `usage` requests with
 // this process's CPU time (`process.cpuUsage()`, all threads) and memory
 // (`process.memoryUsage()`), plus the garbage collector's pauses seen so far (count and total
 // time of the `gc` performance entries).
@@ -31,5 +32,25 @@ export function usage(id) {
     heapTotal,
     gcCount,
     gcMillis,
+  };
+}
+
+/**
+ * The HTTP settings and Node runtime of a server process, for the bench to check that every
+ * server runs alike (same timeouts and header limit, no tsx or extra node flags).
+ * @param {import('node:https').Server} server
+ */
+export function serverFacts(server) {
+  return {
+    http: {
+      keepAliveTimeout: server.keepAliveTimeout,
+      headersTimeout: server.headersTimeout,
+      requestTimeout: server.requestTimeout,
+      // Set from the options at construction; not in @types/node.
+      maxHeaderSize: Reflect.get(server, 'maxHeaderSize'),
+    },
+    node: process.version,
+    execArgv: process.execArgv,
+    nodeOptions: process.env.NODE_OPTIONS ?? '',
   };
 }
