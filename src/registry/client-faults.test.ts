@@ -1,4 +1,5 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import { rejection } from '../../test/registry-support/assert.js';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from '../../test/registry-support/fault-proxy.js';
@@ -16,7 +17,6 @@ import {
   type RunningRegistry,
 } from '../../test/registry-support/registry.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
-import { RegistryError } from './errors.js';
 import { DOCKER_MANIFEST } from './manifest.js';
 
 let registry: RunningRegistry;
@@ -41,16 +41,6 @@ function newClient(options: RegistryClientOptions = {}): RegistryClient {
   });
   clients.push(c);
   return c;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(RegistryError);
-    return err as RegistryError;
-  }
-  throw new Error('expected a RegistryError');
 }
 
 /** Requests the proxy saw since `start` that match `path`. */

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { rejection } from '../../test/registry-support/assert.js';
 import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,6 @@ import {
   type RunningRegistry,
 } from '../../test/registry-support/registry.js';
 import { RegistryClient, type RegistryClientOptions } from './client.js';
-import { RegistryError } from './errors.js';
 import {
   DOCKER_MANIFEST,
   DOCKER_MANIFEST_LIST,
@@ -41,16 +41,6 @@ function newClient(options: RegistryClientOptions = {}): RegistryClient {
   const c = new RegistryClient({ insecureRegistries: [registry.host], ...options });
   clients.push(c);
   return c;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<RegistryError> {
-  try {
-    await promise;
-  } catch (err) {
-    expect(err).toBeInstanceOf(RegistryError);
-    return err as RegistryError;
-  }
-  throw new Error('expected a RegistryError');
 }
 
 const amd64 = { os: 'linux', architecture: 'amd64' };
