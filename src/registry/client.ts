@@ -32,6 +32,8 @@ import { retryPolicy, type RetryOptions } from './retry.js';
 export interface RegistryClientOptions {
   /** Auth file to use instead of the default search (see authfile.ts). */
   authfile?: string;
+  /** Credentials to use instead of the auth files (a cluster pull secret held in memory). */
+  credentials?: CredentialStore;
   /** Registries spoken to over plain HTTP, as `host[:port]` (e.g. `127.0.0.1:5000`). */
   insecureRegistries?: string[];
   /** Requests in flight at once across the whole client. Default 8. */
@@ -123,7 +125,7 @@ export class RegistryClient {
     });
     this.auth = new Authenticator({
       transport: this.transport,
-      credentials: new CredentialStore(options.authfile, options.authEnv),
+      credentials: options.credentials ?? new CredentialStore(options.authfile, options.authEnv),
     });
     this.transport.authorizer = this.auth;
     this.cache = options.cacheDir === undefined ? undefined : new ContentCache(options.cacheDir);
