@@ -38,12 +38,15 @@ const DAY_MS = 86_400_000;
 const SUBJECT_SOURCE = 'streamguard';
 const ALWAYS_SANS = ['localhost', '127.0.0.1', '::1'];
 
-/** A new CA that signs serving certificates only (pathLen 0). Default: 10 years. */
+/**
+ * A new CA that signs serving certificates only (pathLen 0). Default: 10 years. `now` (epoch ms)
+ * is the issuing time, for callers that plan certificate lifetimes with their own clock.
+ */
 export function createCertificateAuthority(
-  options: { commonName?: string; days?: number } = {},
+  options: { commonName?: string; days?: number; now?: number } = {},
 ): CertificateAuthority {
   const { keyPem, privateKey, publicKey } = newRsaKey();
-  const cert = newCertificate(publicKey, options.days ?? 3650);
+  const cert = newCertificate(publicKey, options.days ?? 3650, options.now);
   const name = [
     { name: 'commonName', value: options.commonName ?? `streamguard-ca@${unixSeconds()}` },
     { name: 'organizationName', value: SUBJECT_SOURCE },
@@ -65,7 +68,7 @@ export function createCertificateAuthority(
  */
 export function issueServingCertificate(
   ca: CertificateAuthority,
-  options: { dnsNames: string[]; ipAddresses: string[]; days?: number },
+  options: { dnsNames: string[]; ipAddresses: string[]; days?: number; now?: number },
 ): ServingCertificate {
   const dnsNames = unique(options.dnsNames.map(checkDnsName));
   const ipAddresses = unique(options.ipAddresses.map(checkIpAddress));
@@ -77,7 +80,7 @@ export function issueServingCertificate(
   const caKey = forge.pki.privateKeyFromPem(ca.keyPem);
 
   const { keyPem, publicKey } = newRsaKey();
-  const cert = newCertificate(publicKey, options.days ?? 365);
+  const cert = newCertificate(publicKey, options.days ?? 365, options.now);
   // Clients match SANs only; the CN (max 64 characters) is for people reading logs.
   const commonName = first.length <= 64 ? first : SUBJECT_SOURCE;
   cert.setSubject([{ name: 'commonName', value: commonName }]);
@@ -160,7 +163,11 @@ function newRsaKey(): {
   };
 }
 
-function newCertificate(publicKey: forge.pki.rsa.PublicKey, days: number): forge.pki.Certificate {
+function newCertificate(
+  publicKey: forge.pki.rsa.PublicKey,
+  days: number,
+  issuedAt = Date.now(),
+): forge.pki.Certificate {
   if (!Number.isFinite(days) || days === 0) {
     throw new TlsError('certificate', `validity must be a non-zero number of days, got ${days}`);
   }
@@ -168,7 +175,7 @@ function newCertificate(publicKey: forge.pki.rsa.PublicKey, days: number): forge
   cert.publicKey = publicKey;
   cert.serialNumber = randomSerial();
   // X.509 times have whole seconds; truncate so `notAfter` equals what parsers report.
-  const now = Math.floor(Date.now() / 1000) * 1000;
+  const now = Math.floor(issuedAt / 1000) * 1000;
   const notAfter = now + days * DAY_MS;
   // Backdate an hour for clients whose clocks run behind; an expired test cert gets one day.
   cert.validity.notBefore = new Date(Math.min(now - 3_600_000, notAfter - DAY_MS));
