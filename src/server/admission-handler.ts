@@ -4,7 +4,15 @@
 // TLS, parsing and deciding together. Health, readiness and metrics stay on express.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Webhook } from '../engine/decide.js';
-import { admit, admitWith, statusBody, type Admitted, type Rejected } from './admit.js';
+import {
+  admit,
+  admitDeferred,
+  admitOrDefer,
+  statusBody,
+  type Admitted,
+  type Deferred,
+  type Rejected,
+} from './admit.js';
 import type { ContextSource } from './context-source.js';
 import type { Logger } from './logger.js';
 import type { Outcome, WebhookMetrics } from './metrics.js';
@@ -78,11 +86,19 @@ export function handleAdmission(
     const context = options.source.current();
     if (context) {
       // The usual case: the context is in memory, so answer in this tick.
+      let result: Admitted | Rejected | Deferred;
       try {
-        finish(webhook, admitWith(body, webhook, context), res, started, options);
+        result = admitOrDefer(body, webhook, context, options.source);
+        if (result.status !== 'wait') return finish(webhook, result, res, started, options);
       } catch (err) {
-        failed(err);
+        return failed(err);
       }
+      // A release the request needs is being fetched: wait for it, within the deadline.
+      metrics.inFlight.inc();
+      admitDeferred(result, webhook, options.source, options.deadlineMs)
+        .then((admitted) => finish(webhook, admitted, res, started, options))
+        .catch(failed)
+        .finally(() => metrics.inFlight.dec());
       return;
     }
     metrics.inFlight.inc();

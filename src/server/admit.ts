@@ -38,6 +38,58 @@ export async function admit(
   return admitWith(bytes, webhook, context, fallback);
 }
 
+/** A parsed request whose decision waits for context being fetched (see ContextSource.pendingFor). */
+export interface Deferred {
+  status: 'wait';
+  request: AdmissionRequestLike;
+  wait: Promise<unknown>;
+}
+
+/**
+ * Like admitWith, but when the source says something the request needs is still being fetched
+ * (a release's data), returns that wait instead of deciding on a fallback at once.
+ */
+export function admitOrDefer(
+  bytes: Uint8Array,
+  webhook: Webhook,
+  context: DecisionContext,
+  source: ContextSource,
+): Admitted | Rejected | Deferred {
+  if (!source.pendingFor) return admitWith(bytes, webhook, context);
+  const request = parseRequest(bytes);
+  if ('error' in request) return request;
+  const wait = source.pendingFor(request);
+  if (wait) return { status: 'wait', request, wait };
+  return decideRequest(request, webhook, context);
+}
+
+/** Decides a deferred request once its wait settles or the deadline passes, whichever is first. */
+export async function admitDeferred(
+  deferred: Deferred,
+  webhook: Webhook,
+  source: ContextSource,
+  deadlineMs: number,
+): Promise<Admitted> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<'late'>((resolve) => {
+    timer = setTimeout(resolve, deadlineMs, 'late');
+  });
+  const settled = await Promise.race([
+    deferred.wait.then(
+      () => 'done' as const,
+      () => 'done' as const,
+    ),
+    late,
+  ]);
+  clearTimeout(timer);
+  const context = source.current() ?? emptyContext(source.policy());
+  const fallback =
+    settled === 'late'
+      ? `release data was still being fetched at the ${deadlineMs} ms deadline`
+      : undefined;
+  return decideRequest(deferred.request, webhook, context, fallback);
+}
+
 /**
  * The decision itself, synchronous: with the context in memory (the usual case) the handler
  * answers in the same tick the body arrived, with no promise hops.
@@ -48,13 +100,26 @@ export function admitWith(
   context: DecisionContext,
   fallback?: string,
 ): Admitted | Rejected {
-  let request: AdmissionRequestLike;
+  const request = parseRequest(bytes);
+  if ('error' in request) return request;
+  return decideRequest(request, webhook, context, fallback);
+}
+
+function parseRequest(bytes: Uint8Array): AdmissionRequestLike | Rejected {
   try {
-    request = parseAdmissionReviewBytes(bytes, 'AdmissionReview');
+    return parseAdmissionReviewBytes(bytes, 'AdmissionReview');
   } catch (err) {
     if (!(err instanceof AdmissionInputError)) throw err;
     return { status: 400, body: statusBody(400, err.message), error: err.message };
   }
+}
+
+function decideRequest(
+  request: AdmissionRequestLike,
+  webhook: Webhook,
+  context: DecisionContext,
+  fallback?: string,
+): Admitted {
   let decision = decide(request, context, webhook);
   if (fallback) decision = withContextFinding(decision, fallback, context.policy, webhook);
   return {

@@ -1,7 +1,7 @@
 // Where the webhook gets its decision context. The file source loads the policy and the offline
 // state, then watches both: a good new file replaces the old one atomically (one assignment), a
 // bad one is refused, logged and counted, and the last good one stays in force.
-import type { DecisionContext } from '../engine/types.js';
+import type { AdmissionRequestLike, DecisionContext } from '../engine/types.js';
 import { watchPaths, type Watcher } from '../fsutil/watch.js';
 import { loadPolicyFile } from '../policy/file.js';
 import type { Policy } from '../policy/types.js';
@@ -16,6 +16,11 @@ export interface ContextSource {
   ready(): Promise<DecisionContext>;
   /** The policy in force (for decisions made without context). */
   policy(): Policy;
+  /**
+   * Something this request needs that is being fetched (a release's data), or undefined when
+   * everything is in memory. Sources that never fetch on demand leave it out.
+   */
+  pendingFor?(request: AdmissionRequestLike): Promise<unknown> | undefined;
   close(): void;
 }
 

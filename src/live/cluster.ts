@@ -1,0 +1,122 @@
+// The live cluster in memory: one informer per resource the engine reads, and a ClusterState
+// rebuilt from their caches when they change. The rebuild is coalesced (one per event-loop turn,
+// however many events arrived: a relist of thousands of objects costs one) and published with a
+// single assignment, so a request always sees one consistent state and never waits for it.
+// Nothing here runs on the request path.
+import type { KubeConfig } from '@kubernetes/client-node';
+import { ResourceInformer, type Backoff } from '../kube/informer.js';
+import { CONTEXT_RESOURCES, type Resource } from '../kube/resources.js';
+import type { KubeObject } from '../k8s/objects.js';
+import { ClusterState } from '../state/index.js';
+import { prepareForEngine } from './prepare.js';
+
+export interface LiveClusterEvents {
+  /** A new state was published. */
+  rebuilt?(state: ClusterState, stats: RebuildStats): void;
+  /** A list or watch failed (it is retried), or an object was refused. */
+  problem?(resource: Resource, message: string, retryMs?: number): void;
+}
+
+export interface RebuildStats {
+  objects: number;
+  ms: number;
+}
+
+export interface LiveClusterOptions {
+  kc: KubeConfig;
+  events?: LiveClusterEvents;
+  backoff?: Backoff;
+  resources?: readonly Resource[];
+}
+
+export class LiveCluster {
+  readonly #informers: ResourceInformer[];
+  readonly #events: LiveClusterEvents;
+  #state: ClusterState | undefined;
+  #scheduled: NodeJS.Immediate | undefined;
+  #stopped = false;
+  #waiters: ((state: ClusterState) => void)[] = [];
+
+  constructor(options: LiveClusterOptions) {
+    this.#events = options.events ?? {};
+    this.#informers = (options.resources ?? CONTEXT_RESOURCES).map(
+      (resource) =>
+        new ResourceInformer({
+          kc: options.kc,
+          resource,
+          ...(options.backoff ? { backoff: options.backoff } : {}),
+          prepare: (obj) =>
+            prepareForEngine(obj, (problem) => this.#events.problem?.(resource, problem)),
+          onChange: () => this.#schedule(),
+          onError: (err, retryMs) => this.#events.problem?.(resource, err.message, retryMs),
+        }),
+    );
+  }
+
+  start(): void {
+    for (const informer of this.#informers) informer.start();
+  }
+
+  stop(): void {
+    this.#stopped = true;
+    if (this.#scheduled) clearImmediate(this.#scheduled);
+    for (const informer of this.#informers) informer.stop();
+  }
+
+  /** The state in force; undefined until every informer has synced once. */
+  state(): ClusterState | undefined {
+    return this.#state;
+  }
+
+  /** Resolves once every informer has synced and a first state is published. */
+  whenSynced(): Promise<ClusterState> {
+    if (this.#state) return Promise.resolve(this.#state);
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  /** Which informers have not synced yet (for readiness messages). */
+  unsynced(): string[] {
+    return this.#informers.filter((i) => !i.synced()).map((i) => i.resource.name);
+  }
+
+  /** Every cached object, prepared, across resources. */
+  objects(): KubeObject[] {
+    return this.#informers.flatMap((i) => i.objects());
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#stopped) return;
+    this.#scheduled = setImmediate(() => {
+      this.#scheduled = undefined;
+      this.#rebuild();
+    });
+  }
+
+  #rebuild(): void {
+    if (this.#stopped || this.#informers.some((i) => !i.synced())) return;
+    const started = process.hrtime.bigint();
+    const objects = this.objects();
+    let state: ClusterState;
+    try {
+      state = buildState(objects);
+    } catch (err) {
+      // Objects are validated as they arrive, so this is a bug; the last good state stays.
+      this.#events.problem?.(CONTEXT_RESOURCES[0] as Resource, (err as Error).message);
+      return;
+    }
+    this.#state = state;
+    for (const resolve of this.#waiters.splice(0)) resolve(state);
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    this.#events.rebuilt?.(state, { objects: objects.length, ms });
+  }
+}
+
+/** Cluster objects in a fixed order (kind, namespace, name), so a rebuild is deterministic. */
+export function buildState(objects: readonly KubeObject[]): ClusterState {
+  const sorted = [...objects].sort((a, b) => {
+    const ka = `${a.kind}/${a.metadata?.namespace ?? ''}/${a.metadata?.name ?? ''}`;
+    const kb = `${b.kind}/${b.metadata?.namespace ?? ''}/${b.metadata?.name ?? ''}`;
+    return ka < kb ? -1 : ka > kb ? 1 : 0;
+  });
+  return new ClusterState(sorted);
+}

@@ -1,0 +1,144 @@
+// Release data is fetched ahead of admission: when the informers show a HostedCluster or a
+// NodePool with a release not asked for yet, its fetch starts with the HostedCluster's pull secret
+// (read by one GET of the Secret named in spec.pullSecret). A request for a release nobody has
+// asked for (a pool upgrade arrives before the informer sees it) starts the fetch too, but only
+// with a pull secret already in memory: the request path never calls the API server.
+import type { HostedCluster, KubeObject, NodePool } from '../k8s/objects.js';
+import { pullSecretFromSecret, type PullSecret } from '../release/pull-secret.js';
+import type { Logger } from '../server/logger.js';
+import type { ClusterState } from '../state/index.js';
+import type { FetchingReleaseCatalog } from './releases.js';
+
+export interface PrefetchOptions {
+  releases: FetchingReleaseCatalog;
+  /** GETs a Secret (an API call: never on the request path). */
+  getSecret: (namespace: string, name: string) => Promise<KubeObject>;
+  /** Called once a release's data is in memory (mirror presence checks hang off it). */
+  fetched?: (
+    pullspec: string,
+    hostedCluster: HostedCluster | undefined,
+    pullSecret?: PullSecret,
+  ) => void;
+  logger: Logger;
+}
+
+interface Wanted {
+  pullspec: string;
+  hostedCluster: HostedCluster | undefined;
+}
+
+export class Prefetcher {
+  readonly #options: PrefetchOptions;
+  /** Pull secrets read so far, by `namespace/name`. */
+  readonly #secrets = new Map<string, PullSecret>();
+  /** `pullspec` + secret key pairs already started from the informers. */
+  readonly #started = new Set<string>();
+  /** Fetches being started (their pull secret still being read), by pullspec. */
+  readonly #starting = new Map<string, Promise<void>>();
+
+  constructor(options: PrefetchOptions) {
+    this.#options = options;
+  }
+
+  /** Starts fetches for every release in the state not started yet (after each rebuild). */
+  observe(state: ClusterState): void {
+    for (const obj of state.objects()) {
+      const wanted = wantedBy(obj, state);
+      if (!wanted) continue;
+      const secret = secretKey(wanted.hostedCluster);
+      const id = `${wanted.pullspec}\n${secret ?? ''}`;
+      if (this.#started.has(id)) continue;
+      this.#started.add(id);
+      const starting = this.#fetch(wanted, secret).finally(() => {
+        if (this.#starting.get(wanted.pullspec) === starting)
+          this.#starting.delete(wanted.pullspec);
+      });
+      this.#starting.set(wanted.pullspec, starting);
+    }
+  }
+
+  /**
+   * For the request path: undefined when the release is in memory (or its fetch failed, so
+   * waiting is pointless), else a promise that settles when its fetch does.
+   */
+  pending(
+    pullspec: string,
+    hostedCluster: HostedCluster | undefined,
+  ): Promise<unknown> | undefined {
+    const { releases } = this.#options;
+    const status = releases.status(pullspec);
+    if (status === 'fetched' || status === 'failed') return undefined;
+    if (status === 'unknown') {
+      const starting = this.#starting.get(pullspec);
+      if (starting) return starting.then(() => releases.whenFetched(pullspec));
+      const key = secretKey(hostedCluster);
+      const secret = key ? this.#secrets.get(key) : undefined;
+      if (key && secret === undefined) return undefined;
+      releases.prefetch(pullspec, secret);
+      this.#afterFetch({ pullspec, hostedCluster }, secret);
+    }
+    return releases.whenFetched(pullspec);
+  }
+
+  async #fetch(wanted: Wanted, key: string | undefined): Promise<void> {
+    const { releases, logger } = this.#options;
+    let secret: PullSecret | undefined;
+    if (key) {
+      const [namespace = '', name = ''] = key.split('/');
+      try {
+        secret = pullSecretFromSecret(await this.#options.getSecret(namespace, name));
+        this.#secrets.set(key, secret);
+      } catch (err) {
+        // Public registries still answer; a private one fails the fetch, which is reported.
+        logger.warn(
+          { secret: key, release: wanted.pullspec, err: (err as Error).message },
+          'pull secret not readable; fetching the release without credentials',
+        );
+      }
+    }
+    releases.prefetch(wanted.pullspec, secret);
+    this.#afterFetch(wanted, secret);
+  }
+
+  #afterFetch(wanted: Wanted, secret: PullSecret | undefined): void {
+    const { releases, fetched } = this.#options;
+    if (!fetched) return;
+    void releases.whenFetched(wanted.pullspec).then(() => {
+      if (releases.status(wanted.pullspec) === 'fetched') {
+        fetched(wanted.pullspec, wanted.hostedCluster, secret);
+      }
+    });
+  }
+}
+
+/** The release a HostedCluster or NodePool runs, with the HostedCluster whose secret pulls it. */
+function wantedBy(obj: KubeObject, state: ClusterState): Wanted | undefined {
+  if (obj.kind === 'HostedCluster') {
+    const hc = obj as HostedCluster;
+    const pullspec = hc.spec?.release?.image;
+    return typeof pullspec === 'string' && pullspec.trim() !== ''
+      ? { pullspec: pullspec.trim(), hostedCluster: hc }
+      : undefined;
+  }
+  if (obj.kind === 'NodePool') {
+    const pool = obj as NodePool;
+    const pullspec = pool.spec?.release?.image;
+    if (typeof pullspec !== 'string' || pullspec.trim() === '') return undefined;
+    const cluster = pool.spec?.clusterName;
+    const hc =
+      typeof cluster === 'string'
+        ? state.hostedCluster(pool.metadata?.namespace ?? '', cluster)
+        : undefined;
+    return { pullspec: pullspec.trim(), hostedCluster: hc };
+  }
+  return undefined;
+}
+
+/** `namespace/name` of a HostedCluster's pull secret (same namespace, spec.pullSecret.name). */
+export function secretKey(hc: HostedCluster | undefined): string | undefined {
+  const ref = hc?.spec?.pullSecret;
+  const name =
+    typeof ref === 'object' && ref !== null ? (ref as { name?: unknown }).name : undefined;
+  const namespace = hc?.metadata?.namespace;
+  return typeof name === 'string' && name !== '' && namespace ? `${namespace}/${name}` : undefined;
+}
