@@ -216,7 +216,7 @@ export class LiveReleaseCatalog implements ReleaseCatalog {
         durationMs: this.#now() - started,
       });
     } catch (err) {
-      const message = describe(err);
+      const message = describe(err) + credentialsNote(err, entry.pullSecret);
       const failures = (entry.failure?.failures ?? 0) + 1;
       const delay = Math.min(this.#maxMs, this.#initialMs * 2 ** Math.min(failures - 1, 30));
       entry.failure = { message, failures, retryAt: this.#now() + delay };
@@ -319,6 +319,15 @@ export class LiveReleaseCatalog implements ReleaseCatalog {
 
 function describe(err: unknown): string {
   return redact(err instanceof Error ? err.message : String(err));
+}
+
+/** Auth failures say whose credentials were used: the client's hint speaks of auth files. */
+function credentialsNote(err: unknown, pullSecret: PullSecret | undefined): string {
+  const code = err instanceof RegistryError ? err.code : undefined;
+  if (code !== 'UNAUTHORIZED' && code !== 'DENIED') return '';
+  return pullSecret
+    ? `; credentials from the pull secret ${pullSecret.source}`
+    : '; no pull secret was given for this release';
 }
 
 function positive(value: number, what: string): number {
