@@ -1,11 +1,14 @@
 // LiveReleaseCatalog against a real docker-registry holding the synthetic dual-stream release
 // (built from the real upstream fixtures), read through a fault proxy that records every request.
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { RegistryClients } from '../../src/release/clients.js';
+import { releaseDataPath } from '../../src/release/disk-cache.js';
 import { LiveReleaseCatalog, type ReleaseFetchEvent } from '../../src/release/live-catalog.js';
+import { pullSecretFromDockerConfig } from '../../src/release/pull-secret.js';
+import { parseReference } from '../../src/registry/reference.js';
 import { renderReleaseStateFile } from '../../src/release/state-objects.js';
 import { parseManifests } from '../../src/state/parse.js';
 import { StateReleaseCatalog } from '../../src/state/releases.js';
@@ -158,6 +161,48 @@ describe('LiveReleaseCatalog', () => {
     expect(infoView(second.release(tagPullspec()))).toEqual(infoView(first.release(tagPullspec())));
   });
 
+  it('reads a damaged disk entry again from the registry, and writes it whole', async () => {
+    const cacheDir = join(work, 'cache-damaged');
+    const first = new LiveReleaseCatalog({ clients: clients(), cacheDir });
+    expect(await first.whenFetched(digestPullspec())).toBe('fetched');
+    const path = releaseDataPath(cacheDir, 'x86_64', payload.release.digest);
+    await writeFile(path, '{"sum":"0","data":{}}');
+
+    const events: ReleaseFetchEvent[] = [];
+    const second = new LiveReleaseCatalog({
+      clients: clients(),
+      cacheDir,
+      onFetch: (e) => events.push(e),
+    });
+    const seen = await during(() => second.whenFetched(digestPullspec()));
+    expect(seen['GET manifest']).toBe(1);
+    expect(events.map((e) => e.from)).toEqual(['registry']);
+    // Rewritten atomically: no temp file left beside it, and a third instance reads it.
+    expect(await readdir(join(cacheDir, 'release-data', 'x86_64', 'sha256'))).toEqual([
+      `${payload.release.digest.slice('sha256:'.length)}.json`,
+    ]);
+    const third = new LiveReleaseCatalog({ clients: clients(), cacheDir });
+    expect(await during(() => third.whenFetched(digestPullspec()))).toEqual({});
+  });
+
+  it('reads the chosen architecture of a multi-arch release, cached apart per architecture', async () => {
+    const cacheDir = join(work, 'cache-multi');
+    const { children } = payload.multi;
+    const amd64 = new LiveReleaseCatalog({ clients: clients(), cacheDir });
+    const amd = await during(() => amd64.whenFetched(payload.multi.pullspec));
+    expect(amd64.release(payload.multi.pullspec).source).toBe('release');
+    const arm64 = new LiveReleaseCatalog({ clients: clients(), cacheDir, arch: 'arm64' });
+    const arm = await during(() => arm64.whenFetched(payload.multi.pullspec));
+    expect(arm64.release(payload.multi.pullspec).source).toBe('release');
+    const layerOf = (image: typeof children.x86_64) =>
+      `GET /v2/${RELEASE_REPO}/blobs/${image.layers.at(-1)?.digest}`;
+    const paths = proxy.requests.map((r) => `${r.method} ${r.path}`);
+    expect(paths).toContain(layerOf(children.x86_64));
+    expect(paths).toContain(layerOf(children.aarch64));
+    expect(amd['GET blob']).toBe(1);
+    expect(arm['GET blob']).toBe(1);
+  });
+
   it('remembers a failure with a backoff, logs it once, and recovers after the backoff', async () => {
     let now = 1_000_000;
     const { logger, lines } = captureLogs();
@@ -232,5 +277,40 @@ describe('LiveReleaseCatalog', () => {
     expect(await catalog.whenFetched(digestPullspec())).toBe('fetched');
     expect(catalog.status(tagPullspec())).toBe('unknown');
     expect(catalog.status(digestPullspec())).toBe('fetched');
+  });
+});
+
+describe('RegistryClients', () => {
+  const secret = (user: string) =>
+    pullSecretFromDockerConfig(
+      JSON.stringify({
+        auths: { [proxy.host]: { auth: Buffer.from(`${user}:pw`).toString('base64') } },
+      }),
+      `Secret test/${user}`,
+    );
+
+  it('keeps one client per pull secret contents, evicting idle ones but never a busy one', async () => {
+    const pool = new RegistryClients({
+      client: { insecureRegistries: [proxy.host], retry: { attempts: 1 } },
+      maxClients: 1,
+    });
+    pools.push(pool);
+    const ref = parseReference(payload.release.pullspec);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const busy = pool.use(secret('a'), async (client) => {
+      await gate;
+      return client.headManifest(ref);
+    });
+    const seen: unknown[] = [];
+    await pool.use(secret('b'), async (client) => seen.push(client));
+    await pool.use(secret('b'), async (client) => seen.push(client));
+    expect(seen[0]).toBe(seen[1]);
+    expect(pool.size).toBe(1);
+    release();
+    // Evicted while in use, it finished its request before being closed.
+    expect((await busy)?.digest).toBe(payload.release.digest);
+    await pool.use(undefined, async () => undefined);
+    await expect(pool.use(secret('b'), (c) => c.headManifest(ref))).resolves.toBeDefined();
   });
 });
