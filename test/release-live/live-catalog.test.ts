@@ -73,6 +73,9 @@ describe('LiveReleaseCatalog', () => {
   it('serves the embedded catalog, and says so, until a release is fetched', async () => {
     const catalog = new LiveReleaseCatalog({ clients: clients() });
     expect(catalog.status(tagPullspec())).toBe('unknown');
+    expect(infoView(catalog.release(tagPullspec()))).toEqual(
+      infoView(new StateReleaseCatalog().release(tagPullspec())),
+    );
     expect(catalog.release(tagPullspec()).source).toBe('embedded');
     catalog.prefetch(tagPullspec());
     expect(catalog.status(tagPullspec())).toBe('pending');
@@ -183,6 +186,17 @@ describe('LiveReleaseCatalog', () => {
     ]);
     const third = new LiveReleaseCatalog({ clients: clients(), cacheDir });
     expect(await during(() => third.whenFetched(digestPullspec()))).toEqual({});
+  });
+
+  it('still serves a release whose disk entry cannot be written, and says so in the log', async () => {
+    const notADir = join(work, 'cache-is-a-file');
+    await writeFile(notADir, 'x');
+    const { logger, lines } = captureLogs();
+    const catalog = new LiveReleaseCatalog({ clients: clients(), cacheDir: notADir, logger });
+    expect(await catalog.whenFetched(tagPullspec())).toBe('fetched');
+    expect(catalog.release(tagPullspec()).source).toBe('release');
+    const warning = lines.find((l) => l.includes('release data cache not written'));
+    expect(warning).toContain(payload.release.digest);
   });
 
   it('reads the chosen architecture of a multi-arch release, cached apart per architecture', async () => {
