@@ -7,10 +7,13 @@ import type { KubeObject } from '../k8s/objects.js';
 import { parseManifestBytes } from '../state/parse.js';
 import { loadContext, readInput } from './context.js';
 import { EXIT, UsageError } from './exit.js';
+import { fromCluster, loadKubeConfig } from './kube.js';
 
 export interface CheckOptions {
   state?: string;
   policy?: string;
+  kubeconfig?: string;
+  inCluster?: boolean;
   baseRef?: string;
   output: 'text' | 'json' | 'junit';
   failOnWarn: boolean;
@@ -24,6 +27,10 @@ export async function runCheck(paths: string[], options: CheckOptions): Promise<
     throw new UsageError('give at least one manifest file or directory (or - for stdin)');
   if (options.baseRef && paths.includes('-'))
     throw new UsageError('--base-ref cannot be used with - (stdin has no Git history)');
+  const live = options.kubeconfig !== undefined || !!options.inCluster;
+  if (live && options.state !== undefined)
+    throw new UsageError('give either --state or --kubeconfig/--in-cluster, not both');
+  const kc = live ? await loadKubeConfig(options) : undefined;
   const [ctx, files] = await Promise.all([
     loadContext(options),
     manifestFiles(paths, () => readInput('-')),
@@ -36,15 +43,29 @@ export async function runCheck(paths: string[], options: CheckOptions): Promise<
       if (bytes) base.push(...parseManifestBytes(bytes, `${file.path}@${options.baseRef}`));
     }
   }
+  const manifests = manifestObjects(files);
+  // Live: old objects and context from the cluster as it is now, the releases fetched first.
+  const cluster = kc
+    ? await fromCluster(async () =>
+        (await import('../live/check-context.js')).checkContext(
+          kc,
+          manifests.map((m) => m.object),
+          options.namespace,
+        ),
+      )
+    : undefined;
+  for (const problem of cluster?.problems ?? []) process.stderr.write(`streamguard: ${problem}\n`);
   const results = evaluateChange({
-    cluster: ctx.cluster,
-    releases: ctx.releases,
+    cluster: cluster?.cluster ?? ctx.cluster,
+    releases: cluster?.releases ?? ctx.releases,
     policy: ctx.policy,
-    manifests: manifestObjects(files),
+    manifests,
     base,
     defaultNamespace: options.namespace,
     user: options.as ? { username: options.as, groups: options.asGroup ?? [] } : undefined,
+    live: cluster !== undefined,
   });
+  await cluster?.close();
   const denied = results.some((r) => !r.allowed);
   const warned = results.some((r) => r.findings.some((f) => f.severity === 'warn' && !isNote(f)));
   const code = denied || (options.failOnWarn && warned) ? EXIT.policy : EXIT.ok;

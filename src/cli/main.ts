@@ -68,6 +68,16 @@ export function buildProgram(run: (work: Promise<number>) => void): Command {
       '--policy <file>',
       'StreamPolicy YAML (default: the built-in policy, policies/default.yaml)',
     ).argParser(nonEmpty('--policy'));
+  const kubeconfigOption = () =>
+    new Option(
+      '--kubeconfig <file>',
+      'read the cluster live through this kubeconfig (instead of --state)',
+    ).argParser(nonEmpty('--kubeconfig'));
+  const inClusterOption = () =>
+    new Option(
+      '--in-cluster',
+      "read the cluster live with the Pod's service account (instead of --state)",
+    );
   const asOption = () =>
     new Option(
       '--as <user>',
@@ -114,6 +124,8 @@ export function buildProgram(run: (work: Promise<number>) => void): Command {
         "take each NodePool's old version from the same file at this Git revision (e.g. origin/main)",
       ).argParser(nonEmpty('--base-ref')),
     )
+    .addOption(kubeconfigOption())
+    .addOption(inClusterOption())
     .addOption(
       new Option('-o, --output <format>', 'output format')
         .choices(['text', 'json', 'junit'])
@@ -141,6 +153,14 @@ export function buildProgram(run: (work: Promise<number>) => void): Command {
     .description('run the validating and mutating admission webhook over HTTPS')
     .addOption(stateOption())
     .addOption(policyOption())
+    .addOption(kubeconfigOption())
+    .addOption(inClusterOption())
+    .addOption(
+      new Option(
+        '--release-cache-dir <dir>',
+        'with --kubeconfig/--in-cluster: keep release data read from registries here, by digest',
+      ).argParser(nonEmpty('--release-cache-dir')),
+    )
     .addOption(new Option('--listen <host:port>', 'address to listen on').default('0.0.0.0:8443'))
     .addOption(
       new Option('--tls-cert <file>', 'serving certificate (PEM); reloaded when it changes'),

@@ -3,11 +3,16 @@ import { isIP } from 'node:net';
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../server/logger.js';
 import { startServer } from '../server/serve.js';
+import type { LiveServeOptions } from '../live/open.js';
 import { EXIT, UsageError } from './exit.js';
+import { loadKubeConfig } from './kube.js';
 
 export interface ServeCliOptions {
   state?: string;
   policy?: string;
+  kubeconfig?: string;
+  inCluster?: boolean;
+  releaseCacheDir?: string;
   listen: string;
   tlsCert?: string;
   tlsKey?: string;
@@ -43,12 +48,14 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
   if (!options.selfSigned && (options.san?.length || options.certDir)) {
     throw new UsageError('--san and --cert-dir apply to --self-signed only');
   }
+  const cluster = await liveCluster(options);
   const logger = createLogger(options.logLevel);
   const running = await startServer({
     host,
     port,
     statePath: options.state,
     policyPath: options.policy,
+    ...(cluster ? { cluster } : {}),
     tls: options.selfSigned
       ? {
           selfSigned: {
@@ -73,4 +80,24 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
   });
   return EXIT.ok;
+}
+
+/** The live cluster context of `--kubeconfig`/`--in-cluster`, exclusive with `--state`. */
+async function liveCluster(options: ServeCliOptions): Promise<LiveServeOptions | undefined> {
+  const given = [
+    options.state !== undefined,
+    options.kubeconfig !== undefined,
+    !!options.inCluster,
+  ];
+  if (given.filter(Boolean).length > 1)
+    throw new UsageError('give at most one of --state, --kubeconfig and --in-cluster');
+  if (options.kubeconfig === undefined && !options.inCluster) {
+    if (options.releaseCacheDir)
+      throw new UsageError('--release-cache-dir needs --kubeconfig or --in-cluster');
+    return undefined;
+  }
+  return {
+    kc: await loadKubeConfig(options),
+    ...(options.releaseCacheDir ? { releaseCacheDir: options.releaseCacheDir } : {}),
+  };
 }

@@ -25,9 +25,11 @@ export interface CheckInput {
   /** Namespace for manifests that carry none (the GitOps tool's destination namespace). */
   defaultNamespace: string;
   user?: UserInfo;
+  /** The cluster view is the live cluster (old objects are reported as from the cluster). */
+  live?: boolean;
 }
 
-export type OldFrom = 'base-ref' | 'state' | 'none';
+export type OldFrom = 'base-ref' | 'state' | 'cluster' | 'none';
 
 export interface CheckResult {
   source: string;
@@ -69,7 +71,12 @@ export function evaluateChange(input: CheckInput): CheckResult[] {
     const namespace = object.metadata?.namespace ?? input.defaultNamespace;
     const name = object.metadata?.name ?? '';
     judged.add(identity(object));
-    const { old, oldFrom } = oldPool(object, basePools, input.cluster);
+    const { old, oldFrom } = oldPool(
+      object,
+      basePools,
+      input.cluster,
+      input.live ? 'cluster' : 'state',
+    );
     results.push(
       judgePool(input, { source, namespace, name, newPool: object, old, oldFrom, before, after }),
     );
@@ -89,7 +96,7 @@ export function evaluateChange(input: CheckInput): CheckResult[] {
           name: pool.metadata?.name ?? '',
           newPool: pool,
           old: pool,
-          oldFrom: 'state',
+          oldFrom: input.live ? 'cluster' : 'state',
           before,
           after,
           via: `ConfigMap ${namespace}/${object.metadata?.name ?? ''}`,
@@ -158,6 +165,7 @@ function oldPool(
   pool: NodePool,
   basePools: ReadonlyMap<string, NodePool>,
   cluster: ClusterView,
+  clusterIs: 'state' | 'cluster',
 ): { old: NodePool | undefined; oldFrom: OldFrom } {
   const namespace = pool.metadata?.namespace ?? '';
   const name = pool.metadata?.name ?? '';
@@ -170,7 +178,7 @@ function oldPool(
       oldFrom: 'base-ref',
     };
   }
-  return live ? { old: live, oldFrom: 'state' } : { old: undefined, oldFrom: 'none' };
+  return live ? { old: live, oldFrom: clusterIs } : { old: undefined, oldFrom: 'none' };
 }
 
 function isNodePool(obj: KubeObject): obj is NodePool {

@@ -1,8 +1,11 @@
 // Where the cluster is: a kubeconfig file or the Pod's service account. Every part of streamguard
 // that talks to the cluster loads its KubeConfig here, so the checks and messages are the same.
+import './node20-compat.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeConfigError } from './errors.js';
+
+export { serverOf } from './errors.js';
 
 const SERVICE_ACCOUNT = '/var/run/secrets/kubernetes.io/serviceaccount';
 
@@ -25,11 +28,6 @@ export function kubeConfigFrom(opts: KubeConfigOptions): KubeConfig {
     throw new KubeConfigError(`${where}: the current context names no cluster with a server URL`);
   }
   return kc;
-}
-
-/** The API server URL, for messages (it carries no credentials). */
-export function serverOf(kc: KubeConfig): string {
-  return kc.getCurrentCluster()?.server ?? '(no server)';
 }
 
 function loadFile(kc: KubeConfig, file: string): void {

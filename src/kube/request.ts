@@ -1,6 +1,7 @@
 // One GET to the API server through the client library's own transport and authentication
 // (exec plugins, token files, client certificates), returning the raw JSON: the generated API
 // classes would turn objects into model instances that differ from what a watch delivers.
+import './node20-compat.js';
 import {
   HttpMethod,
   IsomorphicFetchHttpLibrary,

@@ -28,6 +28,8 @@ export interface LiveContextOptions {
   metrics: WebhookMetrics;
   backoff?: Backoff;
   watch?: { debounceMs?: number; pollMs?: number };
+  /** Releases what the source's parts hold (registry connections). */
+  onClose?: () => void;
 }
 
 export class LiveContextSource implements ContextSource {
@@ -141,6 +143,7 @@ export class LiveContextSource implements ContextSource {
   close(): void {
     this.#cluster.stop();
     this.#policySource.close();
+    this.#options.onClose?.();
   }
 }
 

@@ -11,8 +11,10 @@ import { CertificateReloader } from '../tls/reloader.js';
 import { secureContextOptions } from '../tls/options.js';
 import { selfSignedBundle, writeBundle } from '../tls/self-signed.js';
 import type { KeyPair } from '../tls/pair.js';
+import { serverOf } from '../kube/errors.js';
+import type { LiveServeOptions } from '../live/open.js';
 import { createApp } from './app.js';
-import { FileContextSource } from './context-source.js';
+import { FileContextSource, type ContextSource } from './context-source.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type WebhookMetrics } from './metrics.js';
 
@@ -21,6 +23,8 @@ export interface ServeOptions {
   port: number;
   statePath?: string;
   policyPath?: string;
+  /** Context from a live cluster (informers) instead of statePath. */
+  cluster?: LiveServeOptions;
   tls: { certPath: string; keyPath: string } | { selfSigned: { sans: string[]; dir?: string } };
   /** Per-request deadline for context (below the webhook's timeoutSeconds). */
   deadlineMs: number;
@@ -37,7 +41,7 @@ export interface RunningServer {
   port: number;
   server: https.Server;
   metrics: WebhookMetrics;
-  source: FileContextSource;
+  source: ContextSource;
   reloader: CertificateReloader;
   /** Where the self-signed CA was written, for clients (`curl --cacert`). */
   caPath?: string;
@@ -52,13 +56,23 @@ export const KEEP_ALIVE_TIMEOUT_MS = 95_000;
 export async function startServer(options: ServeOptions): Promise<RunningServer> {
   const logger = options.logger ?? createLogger();
   const metrics = options.metrics ?? createMetrics();
-  const source = await FileContextSource.open({
-    statePath: options.statePath,
-    policyPath: options.policyPath,
-    logger,
-    metrics,
-    watch: options.watch,
-  });
+  // The Kubernetes client is loaded only for a live cluster (it takes half a second to load).
+  const source: ContextSource = options.cluster
+    ? await (
+        await import('../live/open.js')
+      ).openLiveContext(options.cluster, {
+        ...(options.policyPath ? { policyPath: options.policyPath } : {}),
+        logger,
+        metrics,
+        ...(options.watch ? { watch: options.watch } : {}),
+      })
+    : await FileContextSource.open({
+        statePath: options.statePath,
+        policyPath: options.policyPath,
+        logger,
+        metrics,
+        watch: options.watch,
+      });
 
   let certPath: string;
   let keyPath: string;
@@ -130,7 +144,13 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const port = (httpsServer.address() as AddressInfo).port;
   const hostForUrl = options.host.includes(':') ? `[${options.host}]` : options.host;
   logger.info(
-    { host: options.host, port, state: options.statePath, policy: context(source) },
+    {
+      host: options.host,
+      port,
+      state: options.statePath,
+      ...(options.cluster ? { cluster: serverOf(options.cluster.kc) } : {}),
+      policy: context(source),
+    },
     'streamguard webhook serving',
   );
 
@@ -164,7 +184,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 }
 
-function context(source: FileContextSource): string {
+function context(source: ContextSource): string {
   return source.policy().source;
 }
 
