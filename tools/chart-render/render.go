@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"path"
 	"regexp"
+	"sort"
+	"strconv"
 	"strings"
 	"text/template"
 )
@@ -133,20 +135,86 @@ func render(c *chart, values map[string]interface{}, rel release, caps capabilit
 	return manifests, notes, nil
 }
 
-var docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
+var (
+	docSeparator = regexp.MustCompile(`(?m)^---[ \t]*$`)
+	kindLine     = regexp.MustCompile(`(?m)^kind:[ \t]*["']?([A-Za-z0-9]+)`)
+	hookLine     = regexp.MustCompile(`(?m)^[ \t]+["']?helm\.sh/hook["']?:`)
+	weightLine   = regexp.MustCompile(`(?m)^[ \t]+["']?helm\.sh/hook-weight["']?:[ \t]*["']?(-?[0-9]+)`)
+	nameLine     = regexp.MustCompile(`(?m)^  name:[ \t]*["']?([^"'\s]+)`)
+)
+
+// installOrder is Helm's (pkg/releaseutil/kind_sorter.go): kinds others depend on first.
+var installOrder = []string{
+	"PriorityClass", "Namespace", "NetworkPolicy", "ResourceQuota", "LimitRange",
+	"PodSecurityPolicy", "PodDisruptionBudget", "ServiceAccount", "Secret", "SecretList",
+	"ConfigMap", "StorageClass", "PersistentVolume", "PersistentVolumeClaim",
+	"CustomResourceDefinition", "ClusterRole", "ClusterRoleList", "ClusterRoleBinding",
+	"ClusterRoleBindingList", "Role", "RoleList", "RoleBinding", "RoleBindingList", "Service",
+	"DaemonSet", "Pod", "ReplicationController", "ReplicaSet", "Deployment",
+	"HorizontalPodAutoscaler", "StatefulSet", "Job", "CronJob", "IngressClass", "Ingress",
+	"APIService", "MutatingWebhookConfiguration", "ValidatingWebhookConfiguration",
+}
+
+type document struct {
+	source, content, kind, name string
+	hook                        bool
+	weight                      int
+}
+
+func kindRank(kind string) int {
+	for i, k := range installOrder {
+		if k == kind {
+			return i
+		}
+	}
+	return len(installOrder)
+}
 
 // manifestStream prints what `helm template` prints: every non-empty document under a
-// `# Source:` comment naming its template.
+// `# Source:` comment naming its template; resources in Helm's install order (unknown kinds
+// last, by kind), then the hooks by weight and name.
 func manifestStream(manifests []rendered) string {
-	var out strings.Builder
+	var resources, hooks []document
 	for _, m := range manifests {
-		for _, doc := range docSeparator.Split(m.content, -1) {
-			doc = strings.TrimSpace(doc)
-			if doc == "" {
+		for _, content := range docSeparator.Split(m.content, -1) {
+			content = strings.TrimSpace(content)
+			if content == "" {
 				continue
 			}
-			fmt.Fprintf(&out, "---\n# Source: %s\n%s\n", m.name, doc)
+			d := document{source: m.name, content: content}
+			if k := kindLine.FindStringSubmatch(content); k != nil {
+				d.kind = k[1]
+			}
+			if n := nameLine.FindStringSubmatch(content); n != nil {
+				d.name = n[1]
+			}
+			if hookLine.MatchString(content) {
+				d.hook = true
+				if w := weightLine.FindStringSubmatch(content); w != nil {
+					d.weight, _ = strconv.Atoi(w[1])
+				}
+				hooks = append(hooks, d)
+			} else {
+				resources = append(resources, d)
+			}
 		}
+	}
+	sort.SliceStable(resources, func(i, j int) bool {
+		a, b := kindRank(resources[i].kind), kindRank(resources[j].kind)
+		if a == b && a == len(installOrder) {
+			return resources[i].kind < resources[j].kind
+		}
+		return a < b
+	})
+	sort.SliceStable(hooks, func(i, j int) bool {
+		if hooks[i].weight != hooks[j].weight {
+			return hooks[i].weight < hooks[j].weight
+		}
+		return hooks[i].name < hooks[j].name
+	})
+	var out strings.Builder
+	for _, d := range append(resources, hooks...) {
+		fmt.Fprintf(&out, "---\n# Source: %s\n%s\n", d.source, d.content)
 	}
 	return out.String()
 }
