@@ -1,0 +1,188 @@
+// Self-managed TLS in a cluster, for one replica: keeps the shared Secret settled, publishes its
+// CA bundle to the webhook configurations, and mirrors the serving pair into local files that the
+// CertificateReloader hot-swaps. Every replica runs one; none is special. A periodic re-check
+// (and one timed to the next renewal) picks up other replicas' writes and the calendar.
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { KubeConfig } from '@kubernetes/client-node';
+import { writeFileAtomic } from '../../fsutil/atomic-write.js';
+import type { Logger } from '../../server/logger.js';
+import { backoffMs } from './backoff.js';
+import { publishCaBundle, readPublished } from './ca-bundle.js';
+import { convergeSecret, type Converged } from './converge.js';
+import type { Lifetimes } from './plan.js';
+import { CA_CRT, TLS_CRT, TLS_KEY, readSecretData } from './secret-data.js';
+import { TlsSecretStore } from './secret-store.js';
+
+export interface ClusterTlsOptions {
+  kubeConfig: KubeConfig;
+  namespace: string;
+  secretName: string;
+  /** Normalized SANs (normalizeSans). */
+  sans: string[];
+  /** Names of the Validating/MutatingWebhookConfigurations whose caBundle this replica owns. */
+  webhookConfigurations: string[];
+  /** Where tls.crt, tls.key and ca.crt are written for the reloader. */
+  dir: string;
+  logger: Logger;
+  /** The planner's clock (tests move it); timers always use real time. */
+  clock?: () => number;
+  lifetimes?: Lifetimes;
+  /** Re-check interval. Default 60 s. */
+  recheckMs?: number;
+  /**
+   * How long a CA must have been seen in every webhook configuration before the serving
+   * certificate moves to it: API servers pick configuration changes up through their own watch.
+   * Default 60 s.
+   */
+  switchDelayMs?: number;
+}
+
+export interface ClusterTlsFiles {
+  certPath: string;
+  keyPath: string;
+  caPath: string;
+}
+
+export class ClusterTls {
+  readonly files: ClusterTlsFiles;
+  private readonly store: TlsSecretStore;
+  private readonly clock: () => number;
+  private publishedOnce: boolean;
+  private written = { [CA_CRT]: '', [TLS_KEY]: '', [TLS_CRT]: '' };
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+  private failures = 0;
+  /** When this replica first saw each CA fingerprint in every webhook configuration (clock). */
+  private readonly firstSeen = new Map<string, number>();
+  private stopped = false;
+
+  constructor(private readonly options: ClusterTlsOptions) {
+    this.store = new TlsSecretStore(options.kubeConfig, options.namespace, options.secretName);
+    this.clock = options.clock ?? Date.now;
+    this.publishedOnce = options.webhookConfigurations.length === 0;
+    this.files = {
+      certPath: join(options.dir, 'tls.crt'),
+      keyPath: join(options.dir, 'tls.key'),
+      caPath: join(options.dir, 'ca.crt'),
+    };
+  }
+
+  /** Settles the Secret and writes the files once (errors propagate), then re-checks on a timer. */
+  async start(): Promise<ClusterTlsFiles> {
+    await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
+    await this.sync();
+    return this.files;
+  }
+
+  /**
+   * True once a bundle holding the serving certificate's CA is in every named webhook
+   * configuration; until then the API server could not verify this replica.
+   */
+  published(): boolean {
+    return this.publishedOnce;
+  }
+
+  /** One pass now (joins a pass already running). */
+  sync(): Promise<void> {
+    this.running ??= this.pass().finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.timer);
+  }
+
+  private async pass(): Promise<void> {
+    clearTimeout(this.timer);
+    try {
+      const { nextChange, waiting } = await this.passOnce();
+      this.failures = 0;
+      const untilChange = nextChange > 0 ? nextChange - this.clock() : Infinity;
+      const untilSwitch = waiting ? this.switchDelayMs() : Infinity;
+      this.schedule(Math.max(1_000, Math.min(this.recheckMs(), untilChange, untilSwitch)));
+    } catch (err) {
+      this.failures += 1;
+      const delay = Math.min(this.recheckMs(), 1_000 + backoffMs(this.failures, 1_000, 30_000));
+      this.options.logger.error(
+        { err: (err as Error).message, retryInMs: Math.round(delay) },
+        'self-managed TLS: sync failed; the current certificate keeps serving',
+      );
+      this.schedule(delay);
+      throw err;
+    }
+  }
+
+  private async passOnce(): Promise<{ nextChange: number; waiting: boolean }> {
+    const { kubeConfig: kc, webhookConfigurations: names, logger } = this.options;
+    const base = { sans: this.options.sans, clock: this.clock, logger };
+    const settle = (published?: ReadonlySet<string>): Promise<Converged> =>
+      convergeSecret(this.store, {
+        ...base,
+        ...(published ? { published } : {}),
+        ...(this.options.lifetimes ? { lifetimes: this.options.lifetimes } : {}),
+      });
+
+    let settled: Converged;
+    if (names.length === 0) {
+      settled = await settle();
+    } else {
+      settled = await settle(this.settledPublished(await readPublished(kc, names, logger)));
+      const result = await this.publish(settled);
+      this.settledPublished(result.published ?? new Set());
+      const issuer = readSecretData(settled.data, this.clock()).serving?.issuer.fingerprint;
+      if (issuer !== undefined && result.published?.has(issuer)) this.publishedOnce = true;
+    }
+    await this.writeFiles(settled);
+    return { nextChange: settled.plan.nextChange, waiting: settled.plan.waiting !== undefined };
+  }
+
+  /** Records what is published now; returns the CAs published for at least switchDelayMs. */
+  private settledPublished(published: ReadonlySet<string>): Set<string> {
+    const now = this.clock();
+    for (const fp of this.firstSeen.keys()) if (!published.has(fp)) this.firstSeen.delete(fp);
+    for (const fp of published) if (!this.firstSeen.has(fp)) this.firstSeen.set(fp, now);
+    const settledBefore = now - this.switchDelayMs();
+    return new Set([...this.firstSeen].filter(([, at]) => at <= settledBefore).map(([fp]) => fp));
+  }
+
+  private publish(settled: Converged) {
+    return publishCaBundle(this.options.kubeConfig, {
+      names: this.options.webhookConfigurations,
+      bundlePem: settled.data[CA_CRT],
+      now: this.clock(),
+      logger: this.options.logger,
+    });
+  }
+
+  /** Key before certificate: the reloader rejects the mismatched moment and takes the pair. */
+  private async writeFiles({ data }: Converged): Promise<void> {
+    const { caPath, keyPath, certPath } = this.files;
+    const plan: [keyof typeof this.written, string, number][] = [
+      [CA_CRT, caPath, 0o644],
+      [TLS_KEY, keyPath, 0o600],
+      [TLS_CRT, certPath, 0o644],
+    ];
+    for (const [key, path, mode] of plan) {
+      if (this.written[key] === data[key]) continue;
+      await writeFileAtomic(path, data[key], mode);
+      this.written[key] = data[key];
+    }
+  }
+
+  private schedule(ms: number): void {
+    if (this.stopped) return;
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => void this.sync().catch(() => undefined), ms);
+    this.timer.unref();
+  }
+
+  private switchDelayMs(): number {
+    return this.options.switchDelayMs ?? 60_000;
+  }
+
+  private recheckMs(): number {
+    return this.options.recheckMs ?? 60_000;
+  }
+}
