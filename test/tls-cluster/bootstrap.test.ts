@@ -175,4 +175,3 @@ describe('self-managed TLS against the API server', () => {
     );
   });
 });
-
