@@ -37,7 +37,6 @@ const VALUE_SETS: Record<string, RenderOptions> = {
     namespace: 'policy-system',
     values: {
       replicaCount: 1,
-      podDisruptionBudget: { enabled: false },
       webhook: {
         configMaps: { enabled: false },
         validating: { failurePolicy: 'Ignore' },
@@ -292,6 +291,24 @@ describe('high availability by default', () => {
     };
     expect(pdb.minAvailable).toBe(1);
     expect(pdb.selector.matchLabels).toEqual(spec.selector.matchLabels);
+  });
+
+  it('has no PDB with a single replica (minAvailable 1 would block every drain), and says why', () => {
+    const single = render({ values: { replicaCount: 1 } });
+    expect(find(single.objects, 'PodDisruptionBudget')).toEqual([]);
+    expect(renderNotes({ values: { replicaCount: 1 } })).toMatch(
+      /WARNING: the validating webhook fails closed with 1 replica/,
+    );
+    expect(renderNotes()).not.toMatch(/WARNING/);
+  });
+
+  it('refuses Kubernetes versions without GA matchConditions (below 1.30)', () => {
+    const r = runRenderer({}, ['--kube-version', 'v1.29.9']);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(
+      /chart requires kubeVersion: >=1\.30\.0-0 which is incompatible with Kubernetes v1\.29\.9/,
+    );
+    expect(runRenderer({}, ['--kube-version', 'v1.30.0']).status).toBe(0);
   });
 
   it('selects its own pods with the Service on the https port', () => {

@@ -15,6 +15,8 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+
+	"github.com/Masterminds/semver"
 )
 
 type repeated []string
@@ -87,6 +89,10 @@ func run(args []string) error {
 	if err != nil {
 		return err
 	}
+	kube := "v" + m[1] + "." + m[2] + "." + m[3]
+	if err := checkKubeVersion(c, kube); err != nil {
+		return err
+	}
 	values := c.values
 	for _, file := range valueFiles {
 		data, err := os.ReadFile(file)
@@ -115,7 +121,7 @@ func run(args []string) error {
 
 	rel := release{Name: *name, Namespace: *namespace, Service: "Helm", IsInstall: !*isUpgrade, IsUpgrade: *isUpgrade, Revision: 1}
 	caps := capabilities{
-		KubeVersion: kubeVersion{Version: "v" + m[1] + "." + m[2] + "." + m[3], Major: m[1], Minor: m[2], GitVersion: "v" + m[1] + "." + m[2] + "." + m[3]},
+		KubeVersion: kubeVersion{Version: kube, Major: m[1], Minor: m[2], GitVersion: kube},
 		APIVersions: append(versionSet{"v1", "apps/v1", "batch/v1", "policy/v1", "rbac.authorization.k8s.io/v1", "admissionregistration.k8s.io/v1"}, apiVersions...),
 	}
 	manifests, notes, err := render(c, values, rel, caps)
@@ -127,5 +133,25 @@ func run(args []string) error {
 		return nil
 	}
 	fmt.Print(manifestStream(manifests))
+	return nil
+}
+
+// checkKubeVersion refuses, as Helm does, a Kubernetes version outside Chart.yaml's kubeVersion.
+func checkKubeVersion(c *chart, kube string) error {
+	constraint, _ := c.metadata["KubeVersion"].(string)
+	if constraint == "" {
+		return nil
+	}
+	r, err := semver.NewConstraint(constraint)
+	if err != nil {
+		return fmt.Errorf("Chart.yaml kubeVersion %q: %v", constraint, err)
+	}
+	v, err := semver.NewVersion(kube)
+	if err != nil {
+		return err
+	}
+	if !r.Check(v) {
+		return fmt.Errorf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s", constraint, kube)
+	}
 	return nil
 }
