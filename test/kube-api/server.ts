@@ -108,22 +108,22 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
   const requests: RequestRecord[] = [];
   const faults: { remaining: number; fault: Fault }[] = [];
 
-  const helper = { api: false };
+  const direct = { api: false };
   for (const name of options.namespaces ?? ['default', 'kube-system', 'kube-public']) {
     store.create(
       store.registry.byKind('v1', 'Namespace'),
       { apiVersion: 'v1', kind: 'Namespace', metadata: { name } },
-      helper,
+      direct,
     );
   }
   const crdType = store.registry.byKind('apiextensions.k8s.io/v1', 'CustomResourceDefinition');
   for (const [i, crd] of (options.crds ?? []).entries()) {
     const docs = typeof crd === 'string' ? yamlObjects(crd, `crds[${i}]`) : [crd as KubeObject];
-    for (const doc of docs) store.create(crdType, doc, helper);
+    for (const doc of docs) store.create(crdType, doc, direct);
   }
   const typeOf = (obj: { apiVersion?: unknown; kind?: unknown }) =>
     store.registry.byKind(String(obj.apiVersion), String(obj.kind));
-  for (const obj of options.objects ?? []) store.create(typeOf(obj), obj as KubeObject, helper);
+  for (const obj of options.objects ?? []) store.create(typeOf(obj), obj as KubeObject, direct);
 
   const ca = createCertificateAuthority({ commonName: 'kube-api-test-ca', days: 2 });
   const leaf = issueServingCertificate(ca, {
@@ -229,12 +229,12 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     requests,
     resourceVersion: () => String(store.resourceVersion),
     create: (obj) =>
-      shown(store.create(typeOf(obj), withKind(obj), helper), String(obj.apiVersion)),
+      shown(store.create(typeOf(obj), withKind(obj), direct), String(obj.apiVersion)),
     update: (obj) =>
-      shown(store.update(typeOf(obj), withKind(obj), helper), String(obj.apiVersion)),
+      shown(store.update(typeOf(obj), withKind(obj), direct), String(obj.apiVersion)),
     remove: (ref) =>
       shown(
-        store.delete(refType(ref), ref.namespace ?? '', ref.name, helper).object,
+        store.delete(refType(ref), ref.namespace ?? '', ref.name, direct).object,
         ref.apiVersion,
       ),
     get: (ref) => {
