@@ -32,6 +32,54 @@ const VALUE_SETS: Record<string, RenderOptions> = {
   'cert-manager by --set, mutation fails closed': {
     set: ['tls.mode=cert-manager,webhook.mutating.failurePolicy=Fail', 'webhook.timeoutSeconds=3'],
   },
+  // Every optional branch of the templates, so none of them can hide a mistake.
+  customized: {
+    values: {
+      imagePullSecrets: [{ name: 'registry-pull' }],
+      serviceAccount: { annotations: { 'example.com/role': 'webhook' } },
+      podAnnotations: { 'example.com/scrape': 'false' },
+      podLabels: { team: 'platform' },
+      priorityClassName: 'system-cluster-critical',
+      nodeSelector: { 'node-role.kubernetes.io/infra': '' },
+      tolerations: [
+        { key: 'node-role.kubernetes.io/infra', operator: 'Exists', effect: 'NoSchedule' },
+      ],
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [
+              {
+                matchExpressions: [
+                  { key: 'kubernetes.io/arch', operator: 'In', values: ['amd64', 'arm64'] },
+                ],
+              },
+            ],
+          },
+        },
+      },
+      topologySpreadConstraints: [
+        {
+          maxSkew: 1,
+          topologyKey: 'kubernetes.io/hostname',
+          whenUnsatisfiable: 'DoNotSchedule',
+          labelSelector: { matchLabels: { team: 'platform' } },
+        },
+      ],
+      service: { annotations: { 'example.com/owner': 'platform' } },
+      server: {
+        deadlineMs: 1500000,
+        drainSeconds: 20,
+        logLevel: 'debug',
+        releaseCache: { sizeLimit: '2Gi' },
+      },
+      serviceMonitor: {
+        enabled: true,
+        labels: { release: 'prometheus' },
+        tlsConfig: { insecureSkipVerify: false, serverName: 'sg-streamguard.streamguard.svc' },
+      },
+      tls: { secretName: 'custom-tls' },
+    },
+  },
   minimal: {
     name: 'streamguard',
     namespace: 'policy-system',
@@ -332,6 +380,38 @@ describe('high availability by default', () => {
   });
 });
 
+describe('customized values', () => {
+  const opts = VALUE_SETS.customized as RenderOptions;
+  const { objects } = render(opts);
+
+  it('reach the objects they are meant for', () => {
+    const pod = podSpec(one(objects, 'Deployment')) as PodSpec & Record<string, unknown>;
+    expect(pod.priorityClassName).toBe('system-cluster-critical');
+    expect(pod.imagePullSecrets).toEqual([{ name: 'registry-pull' }]);
+    expect(pod.tolerations).toHaveLength(1);
+    expect(pod.topologySpreadConstraints).toEqual([
+      expect.objectContaining({ whenUnsatisfiable: 'DoNotSchedule' }),
+    ]);
+    const args = must(server(objects).args);
+    // Large numbers stay whole numbers (YAML numbers are floats to the template engine).
+    expect(args[args.indexOf('--deadline-ms') + 1]).toBe('1500000');
+    expect(args[args.indexOf('--tls-secret') + 1]).toBe('custom-tls');
+    const tlsRole = one(objects, 'Role') as unknown as { rules: Rule[] };
+    expect(tlsRole.rules[0]?.resourceNames).toEqual(['custom-tls']);
+    expect(one(objects, 'ServiceAccount', FULLNAME).metadata.annotations).toEqual({
+      'example.com/role': 'webhook',
+    });
+    const monitor = one(objects, 'ServiceMonitor');
+    expect(monitor.metadata.labels?.release).toBe('prometheus');
+    expect(
+      (monitor.spec as { endpoints: { tlsConfig: object }[] }).endpoints[0]?.tlsConfig,
+    ).toEqual({
+      insecureSkipVerify: false,
+      serverName: 'sg-streamguard.streamguard.svc',
+    });
+  });
+});
+
 describe('webhook configurations', () => {
   const { objects } = render();
   const validating = webhooks(one(objects, 'ValidatingWebhookConfiguration', FULLNAME));
@@ -530,6 +610,19 @@ describe('TLS modes: exactly one caBundle owner each', () => {
     );
     expect(find(objects, 'Certificate')).toEqual([]);
     expectMountedTls(objects);
+  });
+
+  it.each([
+    ['self-managed', { ca: { secret: { name: `${FULLNAME}-tls`, key: 'ca.crt' } } }],
+    ['cert-manager', { ca: { secret: { name: `${FULLNAME}-tls`, key: 'ca.crt' } } }],
+    ['service-ca', { caFile: '/etc/prometheus/configmaps/serving-certs-ca-bundle/service-ca.crt' }],
+  ])('%s: the ServiceMonitor verifies /metrics with the CA of that mode', (mode, ca) => {
+    const { objects } = render({ values: { tls: { mode }, serviceMonitor: { enabled: true } } });
+    const endpoint = (
+      one(objects, 'ServiceMonitor').spec as { endpoints: Record<string, unknown>[] }
+    ).endpoints[0];
+    expect(endpoint).toMatchObject({ port: 'https', path: '/metrics', scheme: 'https' });
+    expect(endpoint?.tlsConfig).toEqual({ serverName: `${FULLNAME}.${NS}.svc`, ...ca });
   });
 
   function expectMountedTls(objects: K8sObject[]): void {
