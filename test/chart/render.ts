@@ -85,7 +85,7 @@ export interface RenderResult {
   stderr: string;
 }
 
-function args(opts: RenderOptions, extra: string[]): string[] {
+function args(opts: RenderOptions, extra: string[], scratch: string): string[] {
   const out = [
     '--name',
     opts.name ?? 'sg',
@@ -94,8 +94,7 @@ function args(opts: RenderOptions, extra: string[]): string[] {
     ...extra,
   ];
   if (opts.values) {
-    const dir = mkdtempSync(join(tmpdir(), 'streamguard-values-'));
-    const file = join(dir, 'values.json');
+    const file = join(scratch, 'values.json');
     // JSON is YAML: the renderer reads it as a values file like `helm template -f`.
     writeFileSync(file, JSON.stringify(opts.values));
     out.push('-f', file);
@@ -106,9 +105,14 @@ function args(opts: RenderOptions, extra: string[]): string[] {
 }
 
 export function runRenderer(opts: RenderOptions, extra: string[] = []): RenderResult {
-  const r = spawnSync(renderer(), args(opts, extra), { encoding: 'utf8' });
-  if (r.error) throw r.error;
-  return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  const scratch = mkdtempSync(join(tmpdir(), 'streamguard-values-'));
+  try {
+    const r = spawnSync(renderer(), args(opts, extra, scratch), { encoding: 'utf8' });
+    if (r.error) throw r.error;
+    return { status: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 function ok(opts: RenderOptions, extra: string[]): string {

@@ -1,13 +1,19 @@
 // tools/chart-render, on a small chart made here: the parts of `helm template` the chart tests
 // rely on (values merging, --set typing, Helm's functions, the built-in objects, the output).
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { mergedValues, render, renderNotes, runRenderer } from './render.js';
+
+const made: string[] = [];
+afterAll(() => {
+  for (const dir of made) rmSync(dir, { recursive: true, force: true });
+});
 
 function chart(files: Record<string, string>): string {
   const dir = mkdtempSync(join(tmpdir(), 'streamguard-chart-'));
+  made.push(dir);
   for (const [path, text] of Object.entries(files)) {
     mkdirSync(join(dir, path, '..'), { recursive: true });
     writeFileSync(join(dir, path), text);
