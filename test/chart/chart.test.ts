@@ -648,6 +648,10 @@ describe('values the chart refuses', () => {
   it.each([
     [{ tls: { mode: 'openshift' } }, /tls\.mode must be self-managed, cert-manager or service-ca/],
     [{ serviceAccount: { create: false } }, /serviceAccount\.name is required/],
+    [
+      { terminationGracePeriodSeconds: 10, server: { drainSeconds: 10 } },
+      /terminationGracePeriodSeconds \(10\) must be longer than server\.drainSeconds \(10\)/,
+    ],
   ])('%j fails to render with a clear message', (values, message) => {
     const r = runRenderer({ values });
     expect(r.status).toBe(1);
