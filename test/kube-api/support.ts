@@ -150,3 +150,70 @@ export function kubectl(
     child.stdin.end(input ?? '');
   });
 }
+
+/** Splits kubectl's stream of pretty-printed JSON documents into objects as they complete. */
+export function jsonDocuments(): { push(text: string): void; docs: Record<string, unknown>[] } {
+  const docs: Record<string, unknown>[] = [];
+  let buffer = '';
+  let depth = 0;
+  let inString = false;
+  let escaped = false;
+  let start = -1;
+  return {
+    docs,
+    push(text: string) {
+      for (const ch of text) {
+        buffer += ch;
+        if (inString) {
+          if (escaped) escaped = false;
+          else if (ch === '\\') escaped = true;
+          else if (ch === '"') inString = false;
+          continue;
+        }
+        if (ch === '"') inString = true;
+        else if (ch === '{') {
+          if (depth === 0) start = buffer.length - 1;
+          depth++;
+        } else if (ch === '}') {
+          depth--;
+          if (depth === 0) {
+            docs.push(JSON.parse(buffer.slice(start)) as Record<string, unknown>);
+            buffer = '';
+          }
+        }
+      }
+    },
+  };
+}
+
+/** A long-running kubectl (e.g. `get -w`): its JSON documents as they arrive, and stop(). */
+export function kubectlStream(
+  api: KubeApi,
+  cacheDir: string,
+  args: string[],
+): { docs: Record<string, unknown>[]; stderr: () => string; stop(): Promise<void> } {
+  if (!existsSync(KUBECTL)) {
+    throw new Error(`${KUBECTL} is missing: these tests prove the protocol with the real kubectl`);
+  }
+  const child = spawn(
+    KUBECTL,
+    ['--kubeconfig', api.kubeconfigPath, '--cache-dir', cacheDir, ...args],
+    {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: cacheDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  const parser = jsonDocuments();
+  let stderr = '';
+  child.stdout.on('data', (d: Buffer) => parser.push(d.toString()));
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
+  return {
+    docs: parser.docs,
+    stderr: () => stderr,
+    stop: async () => {
+      if (child.exitCode === null) child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
