@@ -6,6 +6,7 @@ import { basename, dirname, join, relative } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { crdValidator } from '../../src/k8s/crd-schema.js';
+import { runCli } from '../support/cli.js';
 import { isBuiltinKind, k8sProblems } from './k8s-schemas.js';
 import { REPO, type K8sObject } from './render.js';
 
@@ -228,6 +229,25 @@ describe('Argo CD example', () => {
         /ServerSideDiff=true/,
       );
     });
+  });
+
+  // The Job's command, against the example's offline state instead of a live cluster.
+  it('has NodePools that the check admits, and a batch fails as a whole when one is denied', async () => {
+    const pools = kustomization.configMapGenerator[0]?.files.map((f) => join(APP, f)) ?? [];
+    const clean = await runCli(['check', '--state', 'examples/state', ...pools]);
+    expect(clean.stderr).toBe('');
+    expect(clean.code).toBe(0);
+    expect(clean.stdout).toContain(`${pools.length} NodePools checked: 0 denied`);
+    // One denied pool (runc on rhel-10) in the batch: the check, and so the sync, fails.
+    const mixed = await runCli([
+      'check',
+      '--state',
+      'examples/state',
+      ...pools,
+      'examples/gitops/batch.yaml',
+    ]);
+    expect(mixed.code).toBe(1);
+    expect(mixed.stdout).toContain(`${pools.length + 1} NodePools checked: 1 denied`);
   });
 
   it('documents Server-Side Diff and the dry runs the webhook sees', () => {
