@@ -118,19 +118,14 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
   }
   const crdType = store.registry.byKind('apiextensions.k8s.io/v1', 'CustomResourceDefinition');
   for (const [i, crd] of (options.crds ?? []).entries()) {
-    const docs = typeof crd === 'string' ? yamlObjects(crd, `crds[${i}]`) : [crd as KubeObject];
+    const docs = typeof crd === 'string' ? parsedOnce(crd, `crds[${i}]`) : [crd as KubeObject];
     for (const doc of docs) store.create(crdType, doc, direct);
   }
   const typeOf = (obj: { apiVersion?: unknown; kind?: unknown }) =>
     store.registry.byKind(String(obj.apiVersion), String(obj.kind));
   for (const obj of options.objects ?? []) store.create(typeOf(obj), obj as KubeObject, direct);
 
-  const ca = createCertificateAuthority({ commonName: 'kube-api-test-ca', days: 2 });
-  const leaf = issueServingCertificate(ca, {
-    dnsNames: ['localhost', 'kubernetes.default.svc'],
-    ipAddresses: ['127.0.0.1'],
-    days: 1,
-  });
+  const { ca, leaf } = certificates();
   const expected = Buffer.from(`Bearer ${token}`);
   let serverAddress = '127.0.0.1:0';
 
@@ -268,6 +263,37 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     }
     return obj as KubeObject;
   }
+}
+
+/**
+ * One CA and serving certificate (127.0.0.1, localhost) per process: RSA key generation costs
+ * hundreds of milliseconds, and servers on different ports can share them. Tokens stay per server.
+ */
+let shared:
+  | { ca: { certPem: string; keyPem: string }; leaf: { certPem: string; keyPem: string } }
+  | undefined;
+function certificates(): NonNullable<typeof shared> {
+  if (shared === undefined) {
+    const ca = createCertificateAuthority({ commonName: 'kube-api-test-ca', days: 2 });
+    const leaf = issueServingCertificate(ca, {
+      dnsNames: ['localhost', 'kubernetes.default.svc'],
+      ipAddresses: ['127.0.0.1'],
+      days: 1,
+    });
+    shared = { ca, leaf };
+  }
+  return shared;
+}
+
+/** CRD texts are large (the HostedCluster CRD is 700 KB): parse each text once per process. */
+const parsed = new Map<string, KubeObject[]>();
+function parsedOnce(text: string, where: string): KubeObject[] {
+  let docs = parsed.get(text);
+  if (docs === undefined) {
+    docs = yamlObjects(text, where);
+    parsed.set(text, docs);
+  }
+  return docs;
 }
 
 /** A Status built from a code alone, for failNext: `statusFor(503)`, `statusFor(429, 'TooManyRequests')`. */
