@@ -185,6 +185,30 @@ export function buildProgram(run: (work: Promise<number>) => void): Command {
     )
     .addOption(
       new Option(
+        '--tls-secret <name>',
+        'self-managed TLS: a CA and serving certificate kept in this Secret, shared by all replicas (needs --kubeconfig or --in-cluster)',
+      ).argParser(nonEmpty('--tls-secret')),
+    )
+    .addOption(
+      new Option(
+        '--tls-namespace <ns>',
+        "the TLS Secret's namespace (default: $POD_NAMESPACE, else the service account's)",
+      ).argParser(nonEmpty('--tls-namespace')),
+    )
+    .addOption(
+      new Option(
+        '--service <name>',
+        'the webhook Service: NAME, NAME.NS, NAME.NS.svc, NAME.NS.svc.cluster.local go into the serving certificate',
+      ).argParser(nonEmpty('--service')),
+    )
+    .addOption(
+      new Option(
+        '--webhook-configuration <name>',
+        'with --tls-secret: the Validating- and MutatingWebhookConfiguration of this name get the CA bundle (repeatable)',
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option(
         '--deadline-ms <ms>',
         'per-request deadline for cluster context; keep it below the webhook timeoutSeconds',
       )

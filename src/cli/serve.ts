@@ -2,8 +2,9 @@
 import { isIP } from 'node:net';
 import type { LevelWithSilent } from 'pino';
 import { createLogger } from '../server/logger.js';
-import { startServer } from '../server/serve.js';
+import { startServer, type ClusterTlsServeOptions } from '../server/serve.js';
 import type { LiveServeOptions } from '../live/open.js';
+import { TlsError } from '../tls/errors.js';
 import { EXIT, UsageError } from './exit.js';
 import { loadKubeConfig } from './kube.js';
 
@@ -19,6 +20,10 @@ export interface ServeCliOptions {
   selfSigned?: boolean;
   san?: string[];
   certDir?: string;
+  tlsSecret?: string;
+  tlsNamespace?: string;
+  service?: string;
+  webhookConfiguration?: string[];
   deadlineMs: number;
   drainSeconds: number;
   logLevel: LevelWithSilent;
@@ -39,16 +44,20 @@ export function parseListen(value: string): { host: string; port: number } {
 export async function runServe(options: ServeCliOptions): Promise<number> {
   const { host, port } = parseListen(options.listen);
   const files = options.tlsCert !== undefined || options.tlsKey !== undefined;
-  if (files && options.selfSigned)
-    throw new UsageError('give either --tls-cert/--tls-key or --self-signed, not both');
+  const modes = [files, !!options.selfSigned, options.tlsSecret !== undefined];
+  if (modes.filter(Boolean).length > 1)
+    throw new UsageError('give one of --tls-cert/--tls-key, --self-signed and --tls-secret');
   if (files && (!options.tlsCert || !options.tlsKey))
     throw new UsageError('--tls-cert and --tls-key go together');
-  if (!files && !options.selfSigned)
-    throw new UsageError('TLS is required: give --tls-cert and --tls-key, or --self-signed');
-  if (!options.selfSigned && (options.san?.length || options.certDir)) {
-    throw new UsageError('--san and --cert-dir apply to --self-signed only');
+  if (!modes.some(Boolean))
+    throw new UsageError(
+      'TLS is required: give --tls-cert and --tls-key, --tls-secret, or --self-signed',
+    );
+  if (files && (options.san?.length || options.certDir)) {
+    throw new UsageError('--san and --cert-dir apply to --self-signed and --tls-secret only');
   }
   const cluster = await liveCluster(options);
+  const clusterTls = await clusterTlsOptions(options, cluster);
   const logger = createLogger(options.logLevel);
   const running = await startServer({
     host,
@@ -56,19 +65,21 @@ export async function runServe(options: ServeCliOptions): Promise<number> {
     statePath: options.state,
     policyPath: options.policy,
     ...(cluster ? { cluster } : {}),
-    tls: options.selfSigned
-      ? {
-          selfSigned: {
-            sans: options.san ?? [],
-            ...(options.certDir ? { dir: options.certDir } : {}),
-          },
-        }
-      : { certPath: options.tlsCert as string, keyPath: options.tlsKey as string },
+    tls: clusterTls
+      ? { cluster: clusterTls }
+      : options.selfSigned
+        ? {
+            selfSigned: {
+              sans: options.san ?? [],
+              ...(options.certDir ? { dir: options.certDir } : {}),
+            },
+          }
+        : { certPath: options.tlsCert as string, keyPath: options.tlsKey as string },
     deadlineMs: options.deadlineMs,
     drainMs: options.drainSeconds * 1000,
     logger,
   });
-  if (running.caPath)
+  if (running.caPath && options.selfSigned)
     process.stderr.write(`streamguard: self-signed CA written to ${running.caPath}\n`);
   process.stderr.write(`streamguard: serving on ${running.url} (POST /validate, /mutate)\n`);
   await new Promise<void>((resolve) => {
@@ -100,4 +111,38 @@ async function liveCluster(options: ServeCliOptions): Promise<LiveServeOptions |
     kc: await loadKubeConfig(options),
     ...(options.releaseCacheDir ? { releaseCacheDir: options.releaseCacheDir } : {}),
   };
+}
+
+/** `--tls-secret`: self-managed certificates kept in a Secret of the cluster given. */
+async function clusterTlsOptions(
+  options: ServeCliOptions,
+  cluster: LiveServeOptions | undefined,
+): Promise<ClusterTlsServeOptions | undefined> {
+  const tied = { '--tls-namespace': options.tlsNamespace, '--service': options.service };
+  const stray = Object.entries(tied).find(([, v]) => v !== undefined)?.[0];
+  const configurations = options.webhookConfiguration ?? [];
+  if (options.tlsSecret === undefined) {
+    if (stray || configurations.length > 0) {
+      throw new UsageError(`${stray ?? '--webhook-configuration'} applies to --tls-secret only`);
+    }
+    return undefined;
+  }
+  if (!cluster) throw new UsageError('--tls-secret needs --kubeconfig or --in-cluster');
+  const { clusterTlsSettings } = await import('../tls/cluster/settings.js');
+  try {
+    return {
+      ...clusterTlsSettings({
+        secretName: options.tlsSecret,
+        ...(options.tlsNamespace !== undefined ? { namespace: options.tlsNamespace } : {}),
+        ...(options.service !== undefined ? { service: options.service } : {}),
+        sans: options.san ?? [],
+        webhookConfigurations: configurations,
+      }),
+      kubeConfig: cluster.kc,
+      ...(options.certDir ? { dir: options.certDir } : {}),
+    };
+  } catch (err) {
+    if (err instanceof TlsError) throw new UsageError(err.message);
+    throw err;
+  }
 }

@@ -11,6 +11,7 @@ import { CertificateReloader } from '../tls/reloader.js';
 import { secureContextOptions } from '../tls/options.js';
 import { selfSignedBundle, writeBundle } from '../tls/self-signed.js';
 import type { KeyPair } from '../tls/pair.js';
+import type { ClusterTls, ClusterTlsOptions } from '../tls/cluster/controller.js';
 import { serverOf } from '../kube/errors.js';
 import type { LiveServeOptions } from '../live/open.js';
 import { createApp } from './app.js';
@@ -25,7 +26,10 @@ export interface ServeOptions {
   policyPath?: string;
   /** Context from a live cluster (informers) instead of statePath. */
   cluster?: LiveServeOptions;
-  tls: { certPath: string; keyPath: string } | { selfSigned: { sans: string[]; dir?: string } };
+  tls:
+    | { certPath: string; keyPath: string }
+    | { selfSigned: { sans: string[]; dir?: string } }
+    | { cluster: ClusterTlsServeOptions };
   /** Per-request deadline for context (below the webhook's timeoutSeconds). */
   deadlineMs: number;
   /** How long to keep answering after SIGTERM before closing. */
@@ -36,6 +40,9 @@ export interface ServeOptions {
   watch?: { debounceMs?: number; pollMs?: number };
 }
 
+/** Self-managed TLS kept in a Secret (src/tls/cluster); `dir` defaults to a new temporary one. */
+export type ClusterTlsServeOptions = Omit<ClusterTlsOptions, 'dir' | 'logger'> & { dir?: string };
+
 export interface RunningServer {
   url: string;
   port: number;
@@ -43,6 +50,8 @@ export interface RunningServer {
   metrics: WebhookMetrics;
   source: ContextSource;
   reloader: CertificateReloader;
+  /** The self-managed TLS controller, with `tls: { cluster }`. */
+  clusterTls?: ClusterTls;
   /** Where the self-signed CA was written, for clients (`curl --cacert`). */
   caPath?: string;
   ready(): boolean;
@@ -77,7 +86,23 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   let certPath: string;
   let keyPath: string;
   let caPath: string | undefined;
-  if ('selfSigned' in options.tls) {
+  let clusterTls: ClusterTls | undefined;
+  if ('cluster' in options.tls) {
+    const { dir, ...rest } = options.tls.cluster;
+    const { ClusterTls } = await import('../tls/cluster/controller.js');
+    clusterTls = new ClusterTls({
+      ...rest,
+      dir: dir ?? (await mkdtemp(join(tmpdir(), 'streamguard-tls-'))),
+      logger,
+    });
+    try {
+      ({ certPath, keyPath, caPath } = await clusterTls.start());
+    } catch (err) {
+      clusterTls.stop();
+      source.close();
+      throw err;
+    }
+  } else if ('selfSigned' in options.tls) {
     const dir = options.tls.selfSigned.dir ?? (await mkdtemp(join(tmpdir(), 'streamguard-tls-')));
     const bundle = selfSignedBundle({ sans: options.tls.selfSigned.sans });
     const paths = await writeBundle(dir, bundle);
@@ -119,8 +144,12 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   await reloader.start();
   const initial = reloader.current();
 
+  // Self-managed TLS: not ready before the API server can verify us (our CA is in the caBundle).
   const ready = () =>
-    !draining && reloader.current() !== undefined && source.current() !== undefined;
+    !draining &&
+    reloader.current() !== undefined &&
+    source.current() !== undefined &&
+    (clusterTls?.published() ?? true);
   const app = createApp({ source, logger, metrics, deadlineMs: options.deadlineMs, ready });
   const httpsServer = https.createServer(
     { ...secureContextOptions(initial), maxHeaderSize: 16 * 1024 },
@@ -167,6 +196,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
         setTimeout(() => httpsServer.closeAllConnections(), 10_000).unref();
       });
       reloader.stop();
+      clusterTls?.stop();
       source.close();
       logger.info('stopped');
     })());
@@ -178,6 +208,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     metrics,
     source,
     reloader,
+    ...(clusterTls ? { clusterTls } : {}),
     ...(caPath ? { caPath } : {}),
     ready,
     drain,
