@@ -61,7 +61,12 @@ export class ResourceInformer {
     this.#retryMs = this.#backoff.initialMs;
     const prepare = (obj: KubeObject) =>
       (options.prepare ?? ((o: KubeObject) => o))(withType(options.resource, obj));
-    const watch = new PreparingWatch(options.kc, prepare, () => this.#listed());
+    const watch = new PreparingWatch(
+      options.kc,
+      prepare,
+      () => this.#listed(),
+      () => !this.#stopped,
+    );
     this.#lw = new ListWatch(
       options.resource.path,
       watch,
@@ -105,10 +110,15 @@ export class ResourceInformer {
     return this.#lw.list() as KubeObject[];
   }
 
-  /** ListWatch starts a watch after each list it applied, and after each reconnect. */
-  #listed(): void {
+  /**
+   * ListWatch starts a watch after each list it applied, and after each reconnect. It does not
+   * look whether it was stopped while a list was in flight: false here means "do not watch".
+   */
+  #listed(): boolean {
+    if (this.#stopped) return false;
     this.#retryMs = this.#backoff.initialMs;
     this.#markSynced();
+    return true;
   }
 
   #markSynced(): void {
@@ -149,22 +159,30 @@ function statusOf(err: unknown): number | undefined {
 /** The library's Watch, asking for bookmarks and preparing each event's object. */
 class PreparingWatch extends Watch {
   readonly #prepare: (obj: KubeObject) => KubeObject;
-  readonly #started: () => void;
+  readonly #started: () => boolean;
+  readonly #running: () => boolean;
 
-  constructor(kc: KubeConfig, prepare: (obj: KubeObject) => KubeObject, started: () => void) {
+  constructor(
+    kc: KubeConfig,
+    prepare: (obj: KubeObject) => KubeObject,
+    started: () => boolean,
+    running: () => boolean,
+  ) {
     super(kc);
     this.#prepare = prepare;
     this.#started = started;
+    this.#running = running;
   }
 
-  override watch(
+  override async watch(
     path: string,
     queryParams: Record<string, string | number | boolean | undefined>,
     callback: (phase: string, apiObj: unknown, watchObj?: unknown) => void,
     done: (err: unknown) => void,
   ): Promise<AbortController> {
-    this.#started();
-    return super.watch(
+    // Stopped: no request, and `done` is never called, so ListWatch stays idle.
+    if (!this.#started()) return new AbortController();
+    const controller = await super.watch(
       path,
       { ...queryParams, allowWatchBookmarks: true },
       (phase, obj: KubeObject, raw) => {
@@ -173,5 +191,8 @@ class PreparingWatch extends Watch {
       },
       done,
     );
+    // Stopped while the request was being made (ListWatch.stop could not reach it yet).
+    if (!this.#running()) controller.abort();
+    return controller;
   }
 }

@@ -33,6 +33,8 @@ export class Prefetcher {
   readonly #secrets = new Map<string, PullSecret>();
   /** `pullspec` + secret key pairs already started from the informers. */
   readonly #started = new Set<string>();
+  /** Secret reads in flight, by `namespace/name`. */
+  readonly #secretReads = new Map<string, Promise<PullSecret>>();
   /** Fetches being started (their pull secret still being read), by pullspec. */
   readonly #starting = new Map<string, Promise<void>>();
 
@@ -84,10 +86,8 @@ export class Prefetcher {
     const { releases, logger } = this.#options;
     let secret: PullSecret | undefined;
     if (key) {
-      const [namespace = '', name = ''] = key.split('/');
       try {
-        secret = pullSecretFromSecret(await this.#options.getSecret(namespace, name));
-        this.#secrets.set(key, secret);
+        secret = await this.#readSecret(key);
       } catch (err) {
         // Public registries still answer; a private one fails the fetch, which is reported.
         logger.warn(
@@ -98,6 +98,24 @@ export class Prefetcher {
     }
     releases.prefetch(wanted.pullspec, secret);
     this.#afterFetch(wanted, secret);
+  }
+
+  /** One GET per Secret at a time, however many releases it pulls. */
+  #readSecret(key: string): Promise<PullSecret> {
+    let read = this.#secretReads.get(key);
+    if (!read) {
+      const [namespace = '', name = ''] = key.split('/');
+      read = this.#options
+        .getSecret(namespace, name)
+        .then((obj) => {
+          const secret = pullSecretFromSecret(obj);
+          this.#secrets.set(key, secret);
+          return secret;
+        })
+        .finally(() => this.#secretReads.delete(key));
+      this.#secretReads.set(key, read);
+    }
+    return read;
   }
 
   #afterFetch(wanted: Wanted, secret: PullSecret | undefined): void {

@@ -1,0 +1,266 @@
+// The live context against a local API server speaking the real list/watch protocol, with the
+// real upstream CRDs: readiness waits for every informer, cluster changes reach decisions,
+// dropped watches and 410 Gone end in a view equal to the store, the installed NodePool CRD
+// decides field-supported, and deciding never calls the API server.
+import { afterEach, describe, expect, it } from 'vitest';
+import { kubeConfigFrom } from '../../src/kube/config.js';
+import { LiveContextSource } from '../../src/live/context-source.js';
+import { RegistryClients } from '../../src/release/clients.js';
+import { LiveReleaseCatalog } from '../../src/release/live-catalog.js';
+import { admitDeferred, admitOrDefer, type Admitted } from '../../src/server/admit.js';
+import { createMetrics } from '../../src/server/metrics.js';
+import type { ClusterState } from '../../src/state/index.js';
+import type { LiveView } from '../../src/live/view.js';
+import { statusFor, type KubeApi } from '../kube-api/server.js';
+import { captureLogs, type LogCapture } from '../server/support.js';
+import {
+  exampleReview,
+  exampleState,
+  NODEPOOL,
+  NODEPOOL_CRD_DEFAULT,
+  nodePoolCrd,
+  startClusterApi,
+  until,
+} from './support.js';
+
+interface Opened {
+  source: LiveContextSource;
+  logs: LogCapture;
+  close(): Promise<void>;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function cluster(objects = exampleState('hostedcluster.yaml')): Promise<KubeApi> {
+  const api = await startClusterApi(objects);
+  cleanups.push(() => api.close());
+  return api;
+}
+
+async function open(api: KubeApi): Promise<Opened> {
+  const logs = captureLogs();
+  const clients = new RegistryClients();
+  const releases = new LiveReleaseCatalog({ clients, logger: logs.logger });
+  const source = await LiveContextSource.open({
+    kc: kubeConfigFrom({ kubeconfig: api.kubeconfigPath }),
+    releases,
+    logger: logs.logger,
+    metrics: createMetrics({ processMetrics: false }),
+    backoff: { initialMs: 20, maxMs: 200 },
+    onClose: () => void clients.close(),
+  });
+  const opened = { source, logs, close: async () => source.close() };
+  cleanups.push(opened.close);
+  return opened;
+}
+
+function stateOf(source: LiveContextSource): ClusterState {
+  const context = source.current();
+  if (!context) throw new Error('no context yet');
+  return (context.cluster as LiveView).state;
+}
+
+/** Decides one request as the webhook does (waiting for a release being fetched, 2 s at most). */
+async function decide(source: LiveContextSource, body: string): Promise<Admitted> {
+  const context = source.current();
+  if (!context) throw new Error('not ready');
+  const result = admitOrDefer(Buffer.from(body), 'validate', context, source);
+  if (result.status === 400) throw new Error(result.error);
+  return result.status === 'wait' ? admitDeferred(result, 'validate', source, 2000) : result;
+}
+
+const rulesOf = (a: Admitted) => a.decision.findings.map((f) => `${f.severity} ${f.rule}`);
+
+/** namespace/name@resourceVersion of every object of a kind, sorted. */
+interface Identified {
+  metadata?: { namespace?: unknown; name?: unknown; resourceVersion?: unknown };
+}
+const identities = (objects: readonly Identified[]) =>
+  objects
+    .map((o) => {
+      const m = o.metadata;
+      return `${String(m?.namespace)}/${String(m?.name)}@${String(m?.resourceVersion)}`;
+    })
+    .sort();
+
+function pool(name: string, extra: Record<string, unknown> = {}) {
+  const [template] = exampleState('nodepools.yaml');
+  const copy = structuredClone(template) as Record<string, unknown> & {
+    metadata: Record<string, unknown>;
+  };
+  copy.metadata = { name, namespace: 'clusters' };
+  return { ...copy, ...extra };
+}
+
+describe('live context', () => {
+  it('is not ready until every informer has synced, and retries a failing list', async () => {
+    const api = await cluster();
+    api.failNext(3, {
+      status: statusFor(500),
+      match: (r) => r.path.endsWith('/nodepools') && r.query.watch === undefined,
+    });
+    const { source, logs } = await open(api);
+    expect(source.current()).toBeUndefined();
+    expect(source.unsynced()).toContain('nodepools.hypershift.openshift.io');
+    const context = await source.ready();
+    expect(source.current()).toBe(context);
+    expect(source.unsynced()).toEqual([]);
+    const failed = api.requests.filter((r) => r.path.endsWith('/nodepools') && r.code === 500);
+    expect(failed).toHaveLength(3);
+    const warnings = logs.lines().filter((l) => l.msg === 'cluster cache problem');
+    expect(warnings.length).toBeGreaterThanOrEqual(3);
+    expect(warnings[0]).toMatchObject({ resource: 'nodepools.hypershift.openshift.io' });
+    expect(String(warnings[0]?.err)).toContain(api.url);
+    // The NodePool CRD was listed by name only; Secrets were never listed or watched.
+    const crdLists = api.requests.filter((r) => r.path.endsWith('/customresourcedefinitions'));
+    expect(
+      crdLists.every(
+        (r) => r.query.fieldSelector === 'metadata.name=nodepools.hypershift.openshift.io',
+      ),
+    ).toBe(true);
+    expect(api.requests.filter((r) => r.path.endsWith('/secrets'))).toEqual([]);
+  });
+
+  it('sees a NodePool appear: a ConfigMap edit allowed before is denied after', async () => {
+    const api = await cluster([
+      ...exampleState('hostedcluster.yaml'),
+      ...exampleState('configmaps.yaml'),
+    ]);
+    const { source } = await open(api);
+    await source.ready();
+    const review = (uid: string) => exampleReview('configmap-add-runc.json', uid);
+    const before = await decide(source, review('before'));
+    expect(before.decision.allowed).toBe(true);
+
+    const inplace = exampleState('nodepools.yaml').find(
+      (p) => p.metadata?.name === 'workers-inplace',
+    );
+    if (!inplace) throw new Error('no workers-inplace in examples/state');
+    api.create(inplace);
+    await until(
+      'the pool in the view',
+      () => stateOf(source).nodePoolsReferencing('clusters', 'workers-runtime').length === 1,
+    );
+    const after = await decide(source, review('after'));
+    // workers-inplace runs rhel-10 (status) and is InPlace: runc would take it back to rhel-9.
+    expect(after.decision.allowed).toBe(false);
+    expect(rulesOf(after)).toContain('deny no-downgrade');
+    expect(rulesOf(before).filter((r) => r.startsWith('deny'))).toEqual([]);
+  });
+
+  it('ends equal to the store after dropped watches, changes while away and 410 Gone', async () => {
+    const api = await cluster([
+      ...exampleState('hostedcluster.yaml'),
+      ...exampleState('nodepools.yaml'),
+      ...exampleState('configmaps.yaml'),
+    ]);
+    const { source } = await open(api);
+    await source.ready();
+    const same = () => {
+      const view = identities(stateOf(source).nodePools());
+      const store = identities(api.list({ ...NODEPOOL, namespace: 'clusters' }));
+      return JSON.stringify(view) === JSON.stringify(store);
+    };
+    expect(same()).toBe(true);
+
+    const nodePoolLists = (from: number) =>
+      api.requests
+        .slice(from)
+        .filter((r) => r.path.endsWith('/nodepools') && r.query.watch === undefined);
+
+    // Watches end while things change: the informers resume from their resourceVersion.
+    let marker = api.requests.length;
+    api.dropWatches();
+    api.create(pool('added-1'));
+    api.remove({ ...NODEPOOL, namespace: 'clusters', name: 'workers-legacy' });
+    await until('view equal to the store after a drop', same);
+    expect(stateOf(source).nodePool('clusters', 'workers-legacy')).toBeUndefined();
+    expect(nodePoolLists(marker)).toEqual([]);
+
+    // Cut abruptly, change, and forget the history before they are back: 410 Gone, relist.
+    marker = api.requests.length;
+    api.dropWatches({ abrupt: true });
+    api.create(pool('added-2'));
+    api.remove({ ...NODEPOOL, namespace: 'clusters', name: 'added-1' });
+    api.compact();
+    await until('view equal to the store after 410', same);
+    expect(nodePoolLists(marker).length).toBeGreaterThanOrEqual(1);
+    expect(stateOf(source).nodePool('clusters', 'added-2')).toBeDefined();
+    expect(stateOf(source).nodePool('clusters', 'added-1')).toBeUndefined();
+  });
+
+  it('decides field-supported from the NodePool CRD installed now', async () => {
+    const api = await cluster();
+    const { source } = await open(api);
+    await source.ready();
+    const create = (uid: string) => exampleReview('nodepool-create.json', uid);
+    // The TechPreviewNoUpgrade CRD has spec.osImageStream: pinning it on CREATE is fine.
+    const withField = await decide(source, explicitStream(create('tech-preview')));
+    expect(rulesOf(withField)).not.toContain('warn field-supported');
+
+    api.update(nodePoolCrd(NODEPOOL_CRD_DEFAULT));
+    await until(
+      'the Default CRD in the view',
+      () => !stateOf(source).nodePoolCrdHasOsImageStream(),
+    );
+    const without = await decide(source, explicitStream(create('default')));
+    expect(rulesOf(without)).toContain('warn field-supported');
+  });
+
+  it('reads the pull secret by GET, never logs it, and decides without calling the API server', async () => {
+    const password = 'sekr3t-pull-token';
+    const auth = Buffer.from(`user:${password}`).toString('base64');
+    const dockerConfig = JSON.stringify({ auths: { '127.0.0.1:9': { auth } } });
+    const api = await cluster([
+      ...exampleState('hostedcluster.yaml'),
+      ...exampleState('nodepools.yaml'),
+      ...exampleState('configmaps.yaml'),
+      {
+        apiVersion: 'v1',
+        kind: 'Secret',
+        type: 'kubernetes.io/dockerconfigjson',
+        metadata: { name: 'example-pull-secret', namespace: 'clusters' },
+        data: { '.dockerconfigjson': Buffer.from(dockerConfig).toString('base64') },
+      },
+    ]);
+    const { source, logs } = await open(api);
+    await source.ready();
+    await until('the pull secret read', () =>
+      api.requests.some(
+        (r) => r.path === '/api/v1/namespaces/clusters/secrets/example-pull-secret',
+      ),
+    );
+    const secretRequests = api.requests.filter((r) => r.path.includes('/secrets'));
+    // One GET of that one Secret, shared by the releases it pulls; no list, no watch.
+    expect(secretRequests.map((r) => `${r.method} ${r.path} ${JSON.stringify(r.query)}`)).toEqual([
+      'GET /api/v1/namespaces/clusters/secrets/example-pull-secret {}',
+    ]);
+
+    const marker = api.requests.length;
+    const files = [
+      'configmap-add-runc.json',
+      'nodepool-create.json',
+      'nodepool-downgrade-inplace.json',
+    ];
+    for (let i = 0; i < 30; i++) {
+      const file = files[i % files.length] as string;
+      const admitted = await decide(source, exampleReview(file, `uid-${i}`));
+      expect(admitted.status).toBe(200);
+    }
+    expect(api.requests.slice(marker)).toEqual([]);
+    expect(logs.text()).not.toContain(password);
+    expect(logs.text()).not.toContain(auth);
+  });
+});
+
+/** The same CREATE with spec.osImageStream set explicitly. */
+function explicitStream(body: string): string {
+  const review = JSON.parse(body) as {
+    request: { object: { spec: Record<string, unknown> } };
+  };
+  review.request.object.spec.osImageStream = { name: 'rhel-10' };
+  return JSON.stringify(review);
+}
