@@ -1,7 +1,21 @@
 // The Dockerfile, read as Docker reads it (no container engine runs here): instructions with
 // their continuation lines joined, split into build stages.
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import {
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+} from 'node:fs';
+import { tmpdir } from 'node:os';
+import { builtinModules } from 'node:module';
+import { basename, join } from 'node:path';
+import ts from 'typescript';
 import { describe, expect, it } from 'vitest';
 import { REPO, render } from './render.js';
 
@@ -93,6 +107,23 @@ describe('Dockerfile', () => {
     );
   });
 
+  it('ships production dependencies that cover every package the shipped code imports', () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+      dependencies: Record<string, string>;
+    };
+    const imports = shippedSources(join(REPO, 'src')).flatMap((file) =>
+      runtimeImports(file)
+        .map(packageOf)
+        .filter((name): name is string => name !== undefined)
+        .map((name) => ({ file: file.slice(REPO.length), name })),
+    );
+    // The scan sees the packages the CLI is built on (it is not vacuous)...
+    expect(imports.map((i) => i.name)).toEqual(expect.arrayContaining(['commander', 'yaml']));
+    // ...and none of them is a dev dependency, missing from the image.
+    const missing = imports.filter((i) => !(i.name in pkg.dependencies));
+    expect(missing.map((i) => `${i.file} imports ${i.name}`)).toEqual([]);
+  });
+
   it('runs as a numeric non-root user', () => {
     const users = finalOps('USER');
     expect(users).toHaveLength(1);
@@ -124,6 +155,69 @@ describe('Dockerfile', () => {
     expect(args).not.toContain('serve');
   });
 
+  // No container engine here: lay out the final stage's /app as its COPY lines say, with the
+  // build stage's dist/ compiled afresh (tsconfig.build.json, as `npm run build` does) and this
+  // checkout's node_modules for the deps stage, and run the entrypoint from there.
+  it('runs from the final stage layout alone', { timeout: 180_000 }, () => {
+    const app = mkdtempSync(join(tmpdir(), 'streamguard-image-'));
+    try {
+      const built = join(app, '.build');
+      const tsc = spawnSync(
+        process.execPath,
+        [
+          join(REPO, 'node_modules/typescript/bin/tsc'),
+          '-p',
+          'tsconfig.build.json',
+          '--outDir',
+          built,
+        ],
+        { cwd: REPO, encoding: 'utf8' },
+      );
+      expect(tsc.stdout, 'the build stage compiles').toBe('');
+      const stageOutput: Record<string, string> = {
+        '/app/dist': built,
+        '/app/node_modules': join(REPO, 'node_modules'),
+      };
+      for (const copy of finalOps('COPY')) {
+        const [from, dest = ''] = copy.args.split(/\s+/).slice(-2);
+        // A destination ending in / is a directory to copy into, as Docker reads it.
+        const target = join(app, dest, dest.endsWith('/') ? basename(from ?? '') : '');
+        mkdirSync(join(target, '..'), { recursive: true });
+        if (copy.args.startsWith('--from=')) {
+          const output = stageOutput[from ?? ''];
+          if (!output) throw new Error(`Dockerfile:${copy.line}: no stand-in for ${from}`);
+          symlinkSync(output, target);
+        } else {
+          cpSync(join(REPO, from ?? ''), target, { recursive: true });
+        }
+      }
+      const pkg = JSON.parse(readFileSync(join(REPO, 'package.json'), 'utf8')) as {
+        bin: Record<string, string>;
+      };
+      const bin = join(app, pkg.bin.streamguard ?? '');
+      // Symlinks kept as paths, so modules and files resolve inside the laid-out /app.
+      const run = (args: string[]) =>
+        spawnSync(
+          process.execPath,
+          ['--preserve-symlinks', '--preserve-symlinks-main', bin, ...args],
+          {
+            cwd: app,
+            encoding: 'utf8',
+          },
+        );
+      const entrypoint = JSON.parse(finalOps('ENTRYPOINT')[0]?.args ?? '[]') as string[];
+      const help = run([...entrypoint.slice(1), '--help']);
+      expect(help.stderr).toBe('');
+      expect(help.status).toBe(0);
+      expect(help.stdout).toMatch(/^Usage: streamguard serve/);
+      const policy = run(['policy', 'validate', join(app, 'policies/default.yaml')]);
+      expect(policy.stderr).toBe('');
+      expect(policy.status).toBe(0);
+    } finally {
+      rmSync(app, { recursive: true, force: true });
+    }
+  });
+
   it('has no HEALTHCHECK (Kubernetes probes) and carries OCI labels', () => {
     expect(all.filter((i) => i.op === 'HEALTHCHECK')).toEqual([]);
     const labels = finalOps('LABEL')
@@ -139,3 +233,43 @@ describe('Dockerfile', () => {
     for (const path of ['.git', 'node_modules', 'dist', 'test']) expect(ignored).toContain(path);
   });
 });
+
+/** The TypeScript files compiled into dist/ (tsconfig.build.json leaves the tests out). */
+function shippedSources(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return shippedSources(path);
+    return name.endsWith('.ts') && !name.endsWith('.test.ts') ? [path] : [];
+  });
+}
+
+/** Module specifiers that survive compilation: type-only imports and exports are erased. */
+function runtimeImports(file: string): string[] {
+  const source = ts.createSourceFile(file, readFileSync(file, 'utf8'), ts.ScriptTarget.ES2022);
+  const out: string[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isImportDeclaration(node) && !node.importClause?.isTypeOnly) {
+      out.push((node.moduleSpecifier as ts.StringLiteral).text);
+    } else if (ts.isExportDeclaration(node) && node.moduleSpecifier && !node.isTypeOnly) {
+      out.push((node.moduleSpecifier as ts.StringLiteral).text);
+    } else if (
+      ts.isCallExpression(node) &&
+      node.expression.kind === ts.SyntaxKind.ImportKeyword &&
+      node.arguments[0] &&
+      ts.isStringLiteral(node.arguments[0])
+    ) {
+      out.push(node.arguments[0].text);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(source);
+  return out;
+}
+
+/** The npm package a specifier loads, or undefined for relative paths and Node's own modules. */
+function packageOf(specifier: string): string | undefined {
+  if (specifier.startsWith('.') || specifier.startsWith('node:')) return undefined;
+  if (builtinModules.includes(specifier)) return undefined;
+  const parts = specifier.split('/');
+  return specifier.startsWith('@') ? parts.slice(0, 2).join('/') : parts[0];
+}
