@@ -7,7 +7,12 @@ import { kubeConfigFrom } from '../../src/kube/config.js';
 import { LiveContextSource } from '../../src/live/context-source.js';
 import { RegistryClients } from '../../src/release/clients.js';
 import { LiveReleaseCatalog } from '../../src/release/live-catalog.js';
-import { admitDeferred, admitOrDefer, type Admitted } from '../../src/server/admit.js';
+import {
+  admitDeferred,
+  admitOrDefer,
+  type Admitted,
+  type Deferred,
+} from '../../src/server/admit.js';
 import { createMetrics } from '../../src/server/metrics.js';
 import type { ClusterState } from '../../src/state/index.js';
 import type { LiveView } from '../../src/live/view.js';
@@ -19,6 +24,7 @@ import {
   NODEPOOL,
   NODEPOOL_CRD_DEFAULT,
   nodePoolCrd,
+  silentRegistry,
   startClusterApi,
   until,
 } from './support.js';
@@ -253,6 +259,40 @@ describe('live context', () => {
     expect(api.requests.slice(marker)).toEqual([]);
     expect(logs.text()).not.toContain(password);
     expect(logs.text()).not.toContain(auth);
+  });
+});
+
+describe('release data being fetched', () => {
+  it('makes a request wait until the deadline, then decide on the fallback and say so', async () => {
+    const registry = await silentRegistry();
+    cleanups.push(() => registry.close());
+    // The HostedCluster's release lives on a registry that accepts and never answers.
+    const api = await cluster(exampleState('hostedcluster.yaml', registry.host));
+    const { source } = await open(api);
+    const context = await source.ready();
+
+    const slow = exampleReview('nodepool-create.json', 'slow', registry.host);
+    const deferred = admitOrDefer(Buffer.from(slow), 'validate', context, source);
+    expect(deferred.status).toBe('wait');
+    const admitted = await admitDeferred(deferred as Deferred, 'validate', source, 300);
+    expect(admitted.fallback).toBe('release data was still being fetched at the 300 ms deadline');
+    const note = admitted.decision.findings.find((f) => f.rule === 'context');
+    expect(note?.severity).toBe('warn');
+    expect(note?.message).toContain('onMissingContext: warn');
+    expect(admitted.decision.findings.map((f) => f.rule)).toContain('catalog');
+  });
+
+  it('does not wait again for a release whose fetch has failed', async () => {
+    const api = await cluster();
+    const { source } = await open(api);
+    const context = await source.ready();
+    const body = exampleReview('nodepool-create.json', 'dead');
+    const first = admitOrDefer(Buffer.from(body), 'validate', context, source);
+    if (first.status === 'wait') await first.wait;
+    // Nothing answers at the registry: the fetch failed, so the decision is made at once.
+    const again = admitOrDefer(Buffer.from(body), 'validate', context, source);
+    expect(again.status).toBe(200);
+    expect((again as Admitted).decision.findings.map((f) => f.rule)).toContain('catalog');
   });
 });
 
