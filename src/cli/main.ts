@@ -3,6 +3,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { readFileSync } from 'node:fs';
 import { runCheck } from './check.js';
 import { EXIT, exitCodeFor } from './exit.js';
+import { registerManifestsCommand } from './manifests.js';
 import { registerMirrorCommands } from './mirror.js';
 import { registerPlanCommand } from './plan.js';
 import { runPolicyValidate } from './policy.js';
@@ -242,6 +243,7 @@ export function buildProgram(run: (work: Promise<number>) => void): Command {
   registerPlanCommand(program, run);
 
   registerMirrorCommands(program, run);
+  registerManifestsCommand(program, run);
 
   return program;
 }
