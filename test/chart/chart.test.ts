@@ -313,6 +313,10 @@ describe.each(Object.entries(VALUE_SETS))('chart rendered with %s values', (_lab
     );
   });
 
+  it('leaves no trailing whitespace (template trimming is right)', () => {
+    expect(render(opts).stream).not.toMatch(/[ \t]+$/m);
+  });
+
   it('renders the same bytes every time (Argo CD re-renders)', () => {
     expect(render(opts).stream).toBe(render(opts).stream);
   });

@@ -60,7 +60,7 @@ app.kubernetes.io/part-of: streamguard
 {{/* The DNS names the API server uses to reach the Service. */}}
 {{- define "streamguard.serviceDNSNames" -}}
 {{- $svc := include "streamguard.fullname" . }}
-{{- $ns := .Release.Namespace }}
+{{- $ns := .Release.Namespace -}}
 - {{ $svc }}
 - {{ $svc }}.{{ $ns }}
 - {{ $svc }}.{{ $ns }}.svc
