@@ -58,7 +58,7 @@ describe('chart-render templates', () => {
     'values.yaml':
       'name: web\nlabels: {z: "1", a: "2"}\ngreeting: "hello {{ .Values.name }}"\nmissing: {}\n',
     'files/motd.txt': 'line one\nline two\n',
-    'templates/_helpers.tpl':
+    'templates/_defs.tpl':
       '{{- define "demo.fullname" -}}{{ .Release.Name }}-{{ .Values.name }}{{- end }}\n',
     'templates/cm.yaml': [
       'apiVersion: v1',
