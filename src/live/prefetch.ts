@@ -42,14 +42,30 @@ export class Prefetcher {
     this.#options = options;
   }
 
-  /** Starts fetches for every release in the state not started yet (after each rebuild). */
+  /**
+   * After each rebuild: starts fetches for every release in the state not started yet, and
+   * reports the releases already in memory again through `fetched` (a HostedCluster's mirror
+   * sources may have changed; the presence checker skips what it already knows).
+   */
   observe(state: ClusterState): void {
+    const seen = new Set<string>();
     for (const obj of state.objects()) {
       const wanted = wantedBy(obj, state);
       if (!wanted) continue;
       const secret = secretKey(wanted.hostedCluster);
       const id = `${wanted.pullspec}\n${secret ?? ''}`;
-      if (this.#started.has(id)) continue;
+      // Mirror sources are per HostedCluster, so each one's releases are reported.
+      const hc = wanted.hostedCluster?.metadata;
+      const perCluster = `${id}\n${hc?.namespace ?? ''}/${hc?.name ?? ''}`;
+      if (seen.has(perCluster)) continue;
+      seen.add(perCluster);
+      if (this.#started.has(id)) {
+        if (this.#options.releases.status(wanted.pullspec) === 'fetched') {
+          const pullSecret = secret ? this.#secrets.get(secret) : undefined;
+          this.#options.fetched?.(wanted.pullspec, wanted.hostedCluster, pullSecret);
+        }
+        continue;
+      }
       this.#started.add(id);
       const starting = this.#fetch(wanted, secret).finally(() => {
         if (this.#starting.get(wanted.pullspec) === starting)
