@@ -43,3 +43,24 @@ export const UPSTREAM_CRDS = [
   'openshift-api-imagedigestmirrorsets.crd.yaml',
   'openshift-api-imagetagmirrorsets.crd.yaml',
 ];
+
+export const SAMPLE = 'hypershift-sample-aws-hostedcluster-nodepool.yaml';
+
+/**
+ * The NodePool of the upstream `hypershift create cluster aws` golden file, made valid: that file is
+ * rendered, never applied, and its CRD rejects it (a name with capitals, an empty release image, a
+ * fake subnet id that neither starts with `subnet-` nor comes with filters). No status: a manifest
+ * in Git has none.
+ */
+export function samplePool(name: string, namespace = 'clusters'): KubeObject {
+  const pool = upstreamObjects(SAMPLE).find((o) => o.kind === 'NodePool');
+  if (pool === undefined) throw new Error(`${SAMPLE} has no NodePool`);
+  const { status: _status, ...rest } = pool;
+  const spec = structuredClone(rest.spec) as {
+    release: { image: string };
+    platform: { aws: { subnet: { id: string } } };
+  };
+  spec.release.image = 'quay.io/openshift-release-dev/ocp-release:4.21.0-x86_64';
+  spec.platform.aws.subnet.id = 'subnet-0123456789abcdef0';
+  return { ...rest, metadata: { name, namespace }, spec };
+}

@@ -1,7 +1,7 @@
 // The wire protocol over raw HTTPS, checked against what the real API server answers: auth,
 // Status shapes, optimistic concurrency, selectors, paging, patches, deletes and watches.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { upstreamObjects, upstreamText, UPSTREAM_CRDS } from './fixtures.js';
+import { samplePool, upstreamText, UPSTREAM_CRDS } from './fixtures.js';
 import { startKubeApi, statusFor, type KubeApi } from './server.js';
 import { call, openWatch, waitFor, type WatchEvent } from './support.js';
 
@@ -22,15 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await api.close();
 });
-
-/** The upstream sample NodePool, renamed (its golden-file name has capitals, which the API rejects). */
-function samplePool(name: string): Record<string, unknown> {
-  const pool = upstreamObjects('hypershift-sample-aws-hostedcluster-nodepool.yaml').find(
-    (o) => o.kind === 'NodePool',
-  );
-  if (!pool) throw new Error('the sample has no NodePool');
-  return { ...pool, metadata: { name, namespace: 'clusters' } };
-}
 
 function configMap(
   name: string,

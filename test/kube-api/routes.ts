@@ -103,7 +103,11 @@ export function route(
   const dryRun = q.getAll('dryRun');
   if (dryRun.some((d) => d !== 'All'))
     throw badRequest(`unsupported dry run value: ${dryRun.join(',')}`);
-  const write = { api: true, dryRun: dryRun.length > 0 };
+  const write = {
+    api: true,
+    dryRun: dryRun.length > 0,
+    strict: q.get('fieldValidation') === 'Strict',
+  };
   const { type, version, namespace, name } = target;
 
   if (name === undefined) {

@@ -35,6 +35,11 @@ export interface KubeApiOptions {
   bookmarkIntervalMs?: number;
   /** Answer aggregated discovery (apidiscovery.k8s.io/v2) when asked. Default true. */
   aggregatedDiscovery?: boolean;
+  /**
+   * Validate custom resources written through the API against their CRD schema and CEL rules,
+   * as the real server does. Default true. Direct store access is never validated.
+   */
+  validation?: boolean;
   /** Where the kubeconfig is written. Default: a new temporary directory, removed by close(). */
   dir?: string;
 }
@@ -92,6 +97,8 @@ export interface KubeApi {
   failNext(count: number, fault: Fault): void;
   /** Open watch streams. */
   openWatches(): number;
+  /** CEL rules that could not be evaluated (skipped rather than failed), with where and why. */
+  skippedRules(): string[];
   close(): Promise<void>;
 }
 
@@ -103,7 +110,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     throw new Error('token must be printable ASCII without spaces');
   const bookmarkIntervalMs = options.bookmarkIntervalMs ?? 1000;
   if (!(bookmarkIntervalMs > 0)) throw new Error('bookmarkIntervalMs must be positive');
-  const store = new Store(options.historySize ?? 10_000);
+  const store = new Store(options.historySize ?? 10_000, options.validation ?? true);
   const hub = new WatchHub(store, bookmarkIntervalMs);
   const requests: RequestRecord[] = [];
   const faults: { remaining: number; fault: Fault }[] = [];
@@ -249,6 +256,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       faults.push({ remaining: count, fault });
     },
     openWatches: () => hub.count,
+    skippedRules: () => [...store.skippedRules],
     close: async () => {
       hub.dropAll(true);
       server.closeAllConnections();

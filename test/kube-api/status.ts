@@ -100,12 +100,25 @@ export function invalid(
   causeReason: string,
   message: string,
 ): ApiError {
+  return invalidFields(kind, group, name, [{ field, reason: causeReason, detail: message }]);
+}
+
+/** 422 Invalid with every field error; the message lists them in brackets when more than one. */
+export function invalidFields(
+  kind: string,
+  group: string,
+  name: string,
+  errors: { field: string; reason: string; detail: string }[],
+): ApiError {
+  const qualifiedKind = group === '' ? kind : `${kind}.${group}`;
+  const each = errors.map((e) => `${e.field}: ${e.detail}`);
+  const list = each.length === 1 ? each[0] : `[${each.join(', ')}]`;
   return new ApiError(
-    failure(422, 'Invalid', `${kind} "${name}" is invalid: ${field}: ${message}`, {
+    failure(422, 'Invalid', `${qualifiedKind} "${name}" is invalid: ${list}`, {
       name,
       ...(group === '' ? {} : { group }),
       kind,
-      causes: [{ reason: causeReason, message, field }],
+      causes: errors.map((e) => ({ reason: e.reason, message: e.detail, field: e.field })),
     }),
   );
 }

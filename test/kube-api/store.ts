@@ -9,12 +9,15 @@ import { isRecord, type KubeObject, type ResourceType } from './resources.js';
 import {
   alreadyExists,
   ApiError,
+  badRequest,
   conflict,
   expired,
   failure,
   invalid,
+  invalidFields,
   notFound,
 } from './status.js';
+import { validateCustomResource } from './validation.js';
 
 export type EventType = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -32,6 +35,8 @@ export interface WriteOptions {
   /** Client rules (true for HTTP requests): status subresource, unconditional update, namespaces. */
   api: boolean;
   dryRun?: boolean;
+  /** fieldValidation=Strict: unknown fields are a 400 instead of being dropped. */
+  strict?: boolean;
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -48,7 +53,13 @@ export class Store {
   private history: StoreEvent[] = [];
   private readonly listeners = new Set<(event: StoreEvent) => void>();
 
-  constructor(private readonly historySize: number) {
+  /** CEL rules the evaluator could not run (skipped, never failed), with where and why. */
+  readonly skippedRules = new Set<string>();
+
+  constructor(
+    private readonly historySize: number,
+    private readonly validateSchemas = true,
+  ) {
     if (!Number.isInteger(historySize) || historySize < 1) {
       throw new Error(`historySize must be a positive integer, got ${historySize}`);
     }
@@ -152,6 +163,7 @@ export class Store {
       this.validateCrd(obj);
       obj.status = establishedStatus(obj);
     }
+    if (options.api) this.validateSchema(type, obj, undefined, options);
     if (options.dryRun) return stamp(obj, this.rv + 1);
     const stored = this.commit('ADDED', type, obj, undefined);
     if (type.plural === 'customresourcedefinitions') this.registry.crdStored(stored);
@@ -219,6 +231,11 @@ export class Store {
       }
     }
     metadataOf(next).resourceVersion = oldMeta.resourceVersion;
+    if (options.api)
+      this.validateSchema(type, next, existing, {
+        ...options,
+        statusOnly: options.subresource === 'status',
+      });
     // A write that changes nothing is a no-op: no new resourceVersion, no watch event.
     if (JSON.stringify(next) === JSON.stringify(existing)) return structuredClone(existing);
     const isCrd = type.plural === 'customresourcedefinitions';
@@ -352,6 +369,39 @@ export class Store {
         'FieldValueInvalid',
         `Invalid value: "${name}": a lowercase RFC 1123 ${type.plural === 'namespaces' ? 'label' : 'subdomain'} must consist of lower case alphanumeric characters, '-' or '.', and must start and end with an alphanumeric character`,
       );
+    }
+  }
+
+  /**
+   * Custom resources against their CRD version's schema (defaults and pruning applied to `obj`):
+   * 422 with every field error, or 400 for unknown fields under fieldValidation=Strict.
+   */
+  private validateSchema(
+    type: ResourceType,
+    obj: KubeObject,
+    old: KubeObject | undefined,
+    options: WriteOptions & { statusOnly?: boolean },
+  ): void {
+    if (!this.validateSchemas || type.crd === undefined) return;
+    const crd = this.bucket(
+      this.registry.byKind('apiextensions.k8s.io/v1', 'CustomResourceDefinition'),
+    ).get(key('', type.crd));
+    const version = String(obj.apiVersion ?? '').split('/')[1];
+    const versions = (
+      crd?.spec as
+        { versions?: { name?: string; schema?: { openAPIV3Schema?: unknown } }[] } | undefined
+    )?.versions;
+    const schema = versions?.find((v) => v.name === version)?.schema?.openAPIV3Schema;
+    if (!isRecord(schema)) return;
+    const result = validateCustomResource(schema, obj, old, options.statusOnly);
+    for (const skipped of result.skippedRules) this.skippedRules.add(`${type.kind}: ${skipped}`);
+    if (options.strict && result.unknownFields.length > 0) {
+      throw badRequest(
+        `strict decoding error: ${result.unknownFields.map((f) => `unknown field "${f}"`).join(', ')}`,
+      );
+    }
+    if (result.errors.length > 0) {
+      throw invalidFields(type.kind, type.group, String(metadataOf(obj).name ?? ''), result.errors);
     }
   }
 
