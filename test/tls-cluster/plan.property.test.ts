@@ -27,8 +27,12 @@ describe('planTlsSecret over random histories', () => {
         let inForce: string | undefined; // the serving certificate replicas present
         for (const e of events) {
           now += e.days * DAY;
-          if (data && e.garble) data = { ...data, [e.garble]: 'damaged' };
           const published = new Set(certificates(clientBundle).map((c) => c.fingerprint256));
+          // Damage to a Secret whose bundle is not out yet can leave only unpublished keys.
+          const caught = certificates(data?.['ca.crt'] ?? '').every((c) =>
+            published.has(c.fingerprint256),
+          );
+          if (data && e.garble) data = { ...data, [e.garble]: 'damaged' };
           for (let writes = 0; ; writes++) {
             expect(writes).toBeLessThan(4);
             const plan = planTlsSecret({ data, sans: SANS, now, published });
@@ -37,9 +41,12 @@ describe('planTlsSecret over random histories', () => {
             expect(bundleTrusts(next['ca.crt'], next['tls.crt'], now, HOST)).toBe(true);
             if (inForce && bundleTrusts(clientBundle, inForce, now, HOST)) {
               // Replicas not yet reloaded keep working with clients that got the new bundle,
-              // and reloaded replicas keep working with clients still on the old one.
               expect(bundleTrusts(next['ca.crt'], inForce, now, HOST)).toBe(true);
-              expect(bundleTrusts(clientBundle, next['tls.crt'], now, HOST)).toBe(true);
+              // and reloaded replicas with clients still on the old one (unless the damage left
+              // only keys of CAs the clients do not know yet).
+              if (!e.garble || caught) {
+                expect(bundleTrusts(clientBundle, next['tls.crt'], now, HOST)).toBe(true);
+              }
             }
             data = next;
             inForce = next['tls.crt'];
@@ -48,7 +55,8 @@ describe('planTlsSecret over random histories', () => {
           if (!clientBundle) clientBundle = data?.['ca.crt'] ?? ''; // first install
         }
       }),
-      { numRuns: 15 },
+      { numRuns: 12 },
     );
-  });
+    // Every write makes RSA keys: generous for a shared, busy machine.
+  }, 180_000);
 });

@@ -113,6 +113,18 @@ describe('planTlsSecret', () => {
     expect(bundleTrusts(rollover.data['ca.crt'], switched.data['tls.crt'], at, HOST)).toBe(true);
   });
 
+  it('replaces a lost serving pair at rollover time under the outgoing, published CA', () => {
+    const { data } = settle(settle(undefined, T0).data, T0 + 1200 * DAY);
+    const at = T0 + 1300 * DAY;
+    const plan = planTlsSecret({ data: { ...data, 'tls.key': '' }, sans: SANS, now: at });
+    expect(plan.steps).toEqual(['start-ca-rollover', 'issue-serving']);
+    expect(bundleTrusts(data['ca.crt'], plan.data['tls.crt'], at, HOST)).toBe(true);
+    // It then moves to the new CA like any other pair, once that CA is published.
+    const published = fingerprints(plan.data['ca.crt']);
+    const next = planTlsSecret({ data: plan.data, sans: SANS, now: at, published });
+    expect(next.steps).toEqual(['switch-serving']);
+  });
+
   it('renews the serving certificate under the same CA when the SANs change', () => {
     const { data } = settle(undefined, T0);
     const sans = normalizeSans([...SANS, 'streamguard.sg-system'], 'test');

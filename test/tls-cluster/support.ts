@@ -106,6 +106,7 @@ export async function replica(
     dir,
     logger: logs.logger,
     recheckMs: 3_600_000, // tests drive passes with sync()
+    watch: false,
     ...options,
   });
   return { tls, dir, logs };

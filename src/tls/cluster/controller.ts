@@ -13,6 +13,7 @@ import { convergeSecret, type Converged } from './converge.js';
 import type { Lifetimes } from './plan.js';
 import { CA_CRT, TLS_CRT, TLS_KEY, readSecretData } from './secret-data.js';
 import { TlsSecretStore } from './secret-store.js';
+import { SecretWatch } from './secret-watch.js';
 
 export interface ClusterTlsOptions {
   kubeConfig: KubeConfig;
@@ -36,6 +37,8 @@ export interface ClusterTlsOptions {
    * Default 60 s.
    */
   switchDelayMs?: number;
+  /** Watch the Secret for other replicas' writes (falls back to re-checks alone). Default true. */
+  watch?: boolean;
 }
 
 export interface ClusterTlsFiles {
@@ -52,10 +55,14 @@ export class ClusterTls {
   private written = { [CA_CRT]: '', [TLS_KEY]: '', [TLS_CRT]: '' };
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
+  private pending: Promise<void> | undefined;
   private failures = 0;
   /** When this replica first saw each CA fingerprint in every webhook configuration (clock). */
   private readonly firstSeen = new Map<string, number>();
   private stopped = false;
+  private watch: SecretWatch | undefined;
+  /** The Secret's version at the last pass: the watch starts after it. */
+  private resourceVersion: string | undefined;
 
   constructor(private readonly options: ClusterTlsOptions) {
     this.store = new TlsSecretStore(options.kubeConfig, options.namespace, options.secretName);
@@ -72,6 +79,17 @@ export class ClusterTls {
   async start(): Promise<ClusterTlsFiles> {
     await mkdir(this.options.dir, { recursive: true, mode: 0o700 });
     await this.sync();
+    if (this.options.watch !== false && !this.stopped) {
+      this.watch = new SecretWatch({
+        kubeConfig: this.options.kubeConfig,
+        namespace: this.options.namespace,
+        name: this.options.secretName,
+        onChange: () => void this.sync().catch(() => undefined),
+        resourceVersion: () => this.resourceVersion,
+        logger: this.options.logger,
+      });
+      this.watch.start();
+    }
     return this.files;
   }
 
@@ -83,15 +101,28 @@ export class ClusterTls {
     return this.publishedOnce;
   }
 
-  /** One pass now (joins a pass already running). */
+  /**
+   * One pass now. While a pass runs, callers share one more pass after it: the running one may
+   * have read the Secret before the change they were told about.
+   */
   sync(): Promise<void> {
-    this.running ??= this.pass().finally(() => (this.running = undefined));
-    return this.running;
+    if (!this.running) {
+      this.running = this.pass().finally(() => (this.running = undefined));
+      return this.running;
+    }
+    this.pending ??= this.running
+      .catch(() => undefined)
+      .then(() => {
+        this.pending = undefined;
+        return this.sync();
+      });
+    return this.pending;
   }
 
   stop(): void {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.watch?.stop();
   }
 
   private async pass(): Promise<void> {
@@ -135,6 +166,7 @@ export class ClusterTls {
       if (issuer !== undefined && result.published?.has(issuer)) this.publishedOnce = true;
     }
     await this.writeFiles(settled);
+    this.resourceVersion = settled.resourceVersion;
     return { nextChange: settled.plan.nextChange, waiting: settled.plan.waiting !== undefined };
   }
 

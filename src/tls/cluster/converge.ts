@@ -23,6 +23,8 @@ export interface ConvergeOptions {
 
 export interface Converged {
   data: Required<TlsSecretData>;
+  /** The Secret's resourceVersion when it was read back. */
+  resourceVersion: string;
   /** The last plan: empty steps, maybe `waiting`, and `nextChange`. */
   plan: TlsPlan;
   /** Steps this replica wrote (not the ones it found done by others). */
@@ -54,7 +56,7 @@ export async function convergeSecret(
       }
       if (plan.steps.length === 0) {
         if (current === undefined) throw new Error('a plan that keeps needs a Secret');
-        return { data: plan.data, plan, wrote };
+        return { data: plan.data, resourceVersion: current.resourceVersion, plan, wrote };
       }
       outcome = current ? await store.replace(current, plan.data) : await store.create(plan.data);
       logger.info(

@@ -135,8 +135,18 @@ export function planTlsSecret(input: PlanInput): TlsPlan {
       // The pair in force still works; replacing it before clients trust the new CA would not.
       waiting = `serving certificate (${problem}) waits until the new CA's bundle is published`;
     } else {
-      const days = Math.min(life.servingDays, (signer.ca.notAfter - now) / DAY_MS);
-      const fresh = issuer.newServing(signer, sans, now, days);
+      // With no pair to keep, a replacement signed by the outgoing CA (still published, still
+      // in date) is trusted by every client at once; one signed by the new CA only later.
+      const outgoing = facts.signer;
+      const by =
+        !current &&
+        !published.has(signer.ca.fingerprint) &&
+        outgoing &&
+        published.has(outgoing.ca.fingerprint)
+          ? outgoing
+          : signer;
+      const days = Math.min(life.servingDays, (by.ca.notAfter - now) / DAY_MS);
+      const fresh = issuer.newServing(by, sans, now, days);
       serving = { certPem: new X509Certificate(fresh.certPem).toString(), keyPem: fresh.keyPem };
       steps.push(!current ? 'issue-serving' : switching ? 'switch-serving' : 'renew-serving');
       reasons.push(`serving certificate: ${problem}`);
