@@ -54,6 +54,23 @@ describe('serve --kubeconfig', () => {
     expect(first.status).toBe(503);
     await until('ready', async () => (await server.client.get('/readyz')).status === 200);
 
+    // The HostedCluster's pull secret is looked for once (it does not exist here): after that,
+    // answering admission requests sends nothing to the API server.
+    await until('the pull secret looked for', () =>
+      api.requests.some(
+        (r) => r.path === '/api/v1/namespaces/clusters/secrets/example-pull-secret',
+      ),
+    );
+    const marker = api.requests.length;
+    for (let i = 0; i < 20; i++) {
+      const reply = await server.client.post(
+        '/validate',
+        exampleReview('nodepool-create.json', `quiet-${i}`),
+      );
+      expect(reply.status).toBe(200);
+    }
+    expect(api.requests.slice(marker)).toEqual([]);
+
     const downgrade = await server.client.post(
       '/validate',
       exampleReview('nodepool-downgrade-inplace.json', 'live-downgrade'),
