@@ -16,7 +16,8 @@ import {
 import { createMetrics } from '../../src/server/metrics.js';
 import type { ClusterState } from '../../src/state/index.js';
 import type { LiveView } from '../../src/live/view.js';
-import { statusFor, type KubeApi } from '../kube-api/server.js';
+import { UPSTREAM_CRDS, upstreamText } from '../kube-api/fixtures.js';
+import { startKubeApi, statusFor, type KubeApi } from '../kube-api/server.js';
 import { captureLogs, type LogCapture } from '../server/support.js';
 import {
   exampleReview,
@@ -128,6 +129,33 @@ describe('live context', () => {
       ),
     ).toBe(true);
     expect(api.requests.filter((r) => r.path.endsWith('/secrets'))).toEqual([]);
+  });
+
+  it('is ready on a cluster without the mirror set API (not OpenShift), and not without NodePools', async () => {
+    const hypershiftOnly = await startKubeApi({
+      crds: UPSTREAM_CRDS.filter((f) => f.startsWith('hypershift-')).map(upstreamText),
+      namespaces: ['default', 'clusters'],
+    });
+    cleanups.push(() => hypershiftOnly.close());
+    const { source } = await open(hypershiftOnly);
+    await source.ready();
+    expect(stateOf(source).imageDigestMirrorSets()).toEqual([]);
+    const mirrorSets = hypershiftOnly.requests.filter((r) =>
+      r.path.endsWith('/imagedigestmirrorsets'),
+    );
+    expect(mirrorSets[0]?.code).toBe(404);
+
+    const noHypershift = await startKubeApi({ namespaces: ['default'] });
+    cleanups.push(() => noHypershift.close());
+    const other = await open(noHypershift);
+    await until('a failed NodePool list', () =>
+      noHypershift.requests.some((r) => r.path.endsWith('/nodepools') && r.code === 404),
+    );
+    expect(other.source.current()).toBeUndefined();
+    expect(other.source.unsynced()).toEqual([
+      'hostedclusters.hypershift.openshift.io',
+      'nodepools.hypershift.openshift.io',
+    ]);
   });
 
   it('sees a NodePool appear: a ConfigMap edit allowed before is denied after', async () => {
