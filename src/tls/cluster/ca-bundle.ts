@@ -85,13 +85,19 @@ async function publishOne(
   for (let attempt = 0; ; attempt++) {
     const got = await kubeJson(kc, 'GET', path, `get ${where}`);
     if (got.status === 404) {
-      options.logger.warn({ configuration: where }, 'webhook configuration not found; will retry');
+      if (!options.dryRun) {
+        options.logger.warn(
+          { configuration: where },
+          'webhook configuration not found; will retry',
+        );
+      }
       return { outcome: 'missing' };
     }
     if (got.status !== 200) throw unexpected(kc, `get ${where}`, got);
     const config = got.body as WebhookConfiguration;
     const owner = FOREIGN_OWNERS.find((a) => config.metadata?.annotations?.[a] !== undefined);
     if (owner) {
+      if (options.dryRun) return { outcome: 'foreign-owner', trusted: trustedByAll(config) };
       options.logger.error(
         { configuration: where, annotation: owner },
         'caBundle is managed by another component; not touching it (pick one TLS mode)',

@@ -14,6 +14,7 @@ import type { Lifetimes } from './plan.js';
 import { CA_CRT, TLS_CRT, TLS_KEY, readSecretData } from './secret-data.js';
 import { TlsSecretStore } from './secret-store.js';
 import { SecretWatch } from './secret-watch.js';
+import { PublishedSince } from './published-since.js';
 
 export interface ClusterTlsOptions {
   kubeConfig: KubeConfig;
@@ -57,8 +58,7 @@ export class ClusterTls {
   private running: Promise<void> | undefined;
   private pending: Promise<void> | undefined;
   private failures = 0;
-  /** When this replica first saw each CA fingerprint in every webhook configuration (clock). */
-  private readonly firstSeen = new Map<string, number>();
+  private readonly seen: PublishedSince;
   private stopped = false;
   private watch: SecretWatch | undefined;
   /** The Secret's version at the last pass: the watch starts after it. */
@@ -67,6 +67,7 @@ export class ClusterTls {
   constructor(private readonly options: ClusterTlsOptions) {
     this.store = new TlsSecretStore(options.kubeConfig, options.namespace, options.secretName);
     this.clock = options.clock ?? Date.now;
+    this.seen = new PublishedSince(options.switchDelayMs ?? 60_000);
     this.publishedOnce = options.webhookConfigurations.length === 0;
     this.files = {
       certPath: join(options.dir, 'tls.crt'),
@@ -131,7 +132,7 @@ export class ClusterTls {
       const { nextChange, waiting } = await this.passOnce();
       this.failures = 0;
       const untilChange = nextChange > 0 ? nextChange - this.clock() : Infinity;
-      const untilSwitch = waiting ? this.switchDelayMs() : Infinity;
+      const untilSwitch = waiting ? this.seen.delayMs : Infinity;
       this.schedule(Math.max(1_000, Math.min(this.recheckMs(), untilChange, untilSwitch)));
     } catch (err) {
       this.failures += 1;
@@ -159,24 +160,16 @@ export class ClusterTls {
     if (names.length === 0) {
       settled = await settle();
     } else {
-      settled = await settle(this.settledPublished(await readPublished(kc, names, logger)));
+      const before = await readPublished(kc, names, logger);
+      settled = await settle(this.seen.observe(before, this.clock()));
       const result = await this.publish(settled);
-      this.settledPublished(result.published ?? new Set());
+      this.seen.observe(result.published ?? new Set(), this.clock());
       const issuer = readSecretData(settled.data, this.clock()).serving?.issuer.fingerprint;
       if (issuer !== undefined && result.published?.has(issuer)) this.publishedOnce = true;
     }
     await this.writeFiles(settled);
     this.resourceVersion = settled.resourceVersion;
     return { nextChange: settled.plan.nextChange, waiting: settled.plan.waiting !== undefined };
-  }
-
-  /** Records what is published now; returns the CAs published for at least switchDelayMs. */
-  private settledPublished(published: ReadonlySet<string>): Set<string> {
-    const now = this.clock();
-    for (const fp of this.firstSeen.keys()) if (!published.has(fp)) this.firstSeen.delete(fp);
-    for (const fp of published) if (!this.firstSeen.has(fp)) this.firstSeen.set(fp, now);
-    const settledBefore = now - this.switchDelayMs();
-    return new Set([...this.firstSeen].filter(([, at]) => at <= settledBefore).map(([fp]) => fp));
   }
 
   private publish(settled: Converged) {
@@ -208,10 +201,6 @@ export class ClusterTls {
     clearTimeout(this.timer);
     this.timer = setTimeout(() => void this.sync().catch(() => undefined), ms);
     this.timer.unref();
-  }
-
-  private switchDelayMs(): number {
-    return this.options.switchDelayMs ?? 60_000;
   }
 
   private recheckMs(): number {
