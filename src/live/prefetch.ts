@@ -59,8 +59,11 @@ export class Prefetcher {
       const perCluster = `${id}\n${hc?.namespace ?? ''}/${hc?.name ?? ''}`;
       if (seen.has(perCluster)) continue;
       seen.add(perCluster);
-      if (this.#started.has(id)) {
-        if (this.#options.releases.status(wanted.pullspec) === 'fetched') {
+      const status = this.#options.releases.status(wanted.pullspec);
+      // 'unknown' again after being started: the catalog forgot it (bounded memory); refetch.
+      const forgotten = status === 'unknown' && !this.#starting.has(wanted.pullspec);
+      if (this.#started.has(id) && !forgotten) {
+        if (status === 'fetched') {
           const pullSecret = secret ? this.#secrets.get(secret) : undefined;
           this.#options.fetched?.(wanted.pullspec, wanted.hostedCluster, pullSecret);
         }
