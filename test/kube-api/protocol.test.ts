@@ -2,6 +2,7 @@
 // Status shapes, optimistic concurrency, selectors, paging, patches, deletes and watches.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { samplePool, upstreamText, UPSTREAM_CRDS } from './fixtures.js';
+import { stringify } from 'yaml';
 import { startKubeApi, statusFor, type KubeApi } from './server.js';
 import { call, openWatch, waitFor, type WatchEvent } from './support.js';
 
@@ -22,6 +23,10 @@ beforeAll(async () => {
 afterAll(async () => {
   await api.close();
 });
+
+interface KubeItem {
+  metadata: { name: string };
+}
 
 function configMap(
   name: string,
@@ -393,6 +398,45 @@ describe('writes', () => {
     ).toMatchObject({ code: 404, reason: 'NotFound' });
   });
 
+  it('reads YAML bodies, deletes collections by label, and deletes what a namespace holds with it', async () => {
+    await call(api, 'POST', '/api/v1/namespaces', {
+      body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'doomed' } },
+    });
+    for (const [name, keep] of [
+      ['a', 'no'],
+      ['b', 'no'],
+      ['c', 'yes'],
+    ]) {
+      const yaml = stringify({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        metadata: { name, labels: { keep } },
+      });
+      const res = await call(api, 'POST', '/api/v1/namespaces/doomed/configmaps', {
+        body: yaml,
+        contentType: 'application/yaml',
+      });
+      expect(res.code).toBe(201);
+    }
+    const removed = await call(
+      api,
+      'DELETE',
+      '/api/v1/namespaces/doomed/configmaps?labelSelector=keep%3Dno',
+    );
+    expect(removed.body).toMatchObject({
+      kind: 'ConfigMapList',
+      items: [{ metadata: { name: 'a' } }, { metadata: { name: 'b' } }],
+    });
+    const left = (await call(api, 'GET', '/api/v1/namespaces/doomed/configmaps')).body
+      .items as KubeItem[];
+    expect(left.map((i) => i.metadata.name)).toEqual(['c']);
+    const ns = await call(api, 'DELETE', '/api/v1/namespaces/doomed');
+    expect(ns.body).toMatchObject({ kind: 'Namespace', metadata: { name: 'doomed' } });
+    expect(
+      api.get({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'doomed', name: 'c' }),
+    ).toBeUndefined();
+  });
+
   it('moves Secret stringData into base64 data', async () => {
     const res = await call(api, 'POST', '/api/v1/namespaces/clusters/secrets', {
       body: {
@@ -411,6 +455,61 @@ describe('writes', () => {
       `/api/v1/secrets?fieldSelector=${encodeURIComponent('type=kubernetes.io/tls')}`,
     );
     expect((byType.body.items as unknown[]).length).toBe(1);
+  });
+});
+
+describe('custom resource schemas', () => {
+  it('drops spec.osImageStream under the Default feature set CRD, with a warning; Strict makes it a 400', async () => {
+    const defaultSet = await startKubeApi({
+      crds: [upstreamText('hypershift-nodepools-Default.crd.yaml')],
+      namespaces: ['clusters'],
+    });
+    try {
+      const pool = {
+        ...samplePool('np'),
+        spec: { ...(samplePool('np').spec as object), osImageStream: { name: 'rhel-10' } },
+      };
+      const strict = await call(defaultSet, 'POST', `${NP_PATH}?fieldValidation=Strict`, {
+        body: pool,
+      });
+      expect(strict.body).toMatchObject({
+        code: 400,
+        reason: 'BadRequest',
+        message:
+          'NodePool in version "v1beta1" cannot be handled as a NodePool: strict decoding error: unknown field "spec.osImageStream"',
+      });
+      const created = await call(defaultSet, 'POST', NP_PATH, { body: pool });
+      expect(created.code).toBe(201);
+      expect(created.warnings).toEqual(['unknown field "spec.osImageStream"']);
+      expect(created.body.spec).not.toHaveProperty('osImageStream');
+    } finally {
+      await defaultSet.close();
+    }
+  });
+
+  it('rejects a downgrade through CEL, naming the field and the upstream message', async () => {
+    const pool = samplePool('cel');
+    (pool.spec as Record<string, unknown>).osImageStream = { name: 'rhel-10' };
+    const created = (await call(api, 'POST', NP_PATH, { body: pool })).body;
+    const downgrade = await call(api, 'PATCH', `${NP_PATH}/cel`, {
+      contentType: 'application/merge-patch+json',
+      body: { spec: { osImageStream: { name: 'rhel-9' } } },
+    });
+    expect(downgrade.body).toMatchObject({
+      code: 422,
+      reason: 'Invalid',
+      message:
+        'NodePool.hypershift.openshift.io "cel" is invalid: spec.osImageStream: Invalid value: "object": OS stream downgrade from rhel-10 to rhel-9 is not allowed; create a new NodePool instead',
+      details: {
+        name: 'cel',
+        group: 'hypershift.openshift.io',
+        kind: 'NodePool',
+        causes: [{ field: 'spec.osImageStream', reason: 'FieldValueInvalid' }],
+      },
+    });
+    expect((await call(api, 'GET', `${NP_PATH}/cel`)).body.metadata).toMatchObject({
+      resourceVersion: (created.metadata as { resourceVersion: string }).resourceVersion,
+    });
   });
 });
 
@@ -444,6 +543,11 @@ describe('lists', () => {
       '/api/v1/configmaps?fieldSelector=metadata.namespace%3Dclusters&labelSelector=list',
     );
     expect(names(all.body)).toEqual(['l1', 'l2', 'l3', 'l4']);
+    expect(
+      names((await q(`labelSelector=${encodeURIComponent('list,team notin (a)')}`)).body),
+    ).toEqual(['l2', 'l4']);
+    expect(names((await q(`labelSelector=${encodeURIComponent('list,!team')}`)).body)).toEqual([]);
+    expect((await q(`labelSelector=${encodeURIComponent('bad key!=x')}`)).code).toBe(400);
     expect((await q('fieldSelector=data.x%3Dy')).body).toMatchObject({
       code: 400,
       message: 'field label not supported: data.x',
@@ -544,6 +648,19 @@ describe('watch', () => {
       ).toBe(true);
       const deleted = events[3]?.object.metadata?.resourceVersion;
       expect(Number(deleted)).toBeGreaterThan(Number(events[2]?.object.metadata?.resourceVersion));
+    } finally {
+      await w.close();
+    }
+  });
+
+  it('with resourceVersion "0": ADDED for the current state, then only later changes', async () => {
+    api.create(configMap('zero', { zero: 'yes' }));
+    const w = await openWatch(api, `${CM_PATH}?watch=true&resourceVersion=0&labelSelector=zero`);
+    try {
+      await waitFor('the synthetic ADDED', () => w.events.length >= 1);
+      api.remove({ apiVersion: 'v1', kind: 'ConfigMap', namespace: 'clusters', name: 'zero' });
+      await waitFor('the DELETED', () => w.events.length >= 2);
+      expect(types(w.events)).toEqual(['ADDED zero', 'DELETED zero']);
     } finally {
       await w.close();
     }

@@ -103,11 +103,24 @@ export function route(
   const dryRun = q.getAll('dryRun');
   if (dryRun.some((d) => d !== 'All'))
     throw badRequest(`unsupported dry run value: ${dryRun.join(',')}`);
+  const warnings: string[] = [];
   const write = {
     api: true,
     dryRun: dryRun.length > 0,
     strict: q.get('fieldValidation') === 'Strict',
+    warnings,
   };
+  // Pruned fields and the like reach the client as Warning headers (code 299), as in the real API.
+  const originalWriteHead = res.writeHead.bind(res);
+  res.writeHead = ((...args: Parameters<ServerResponse['writeHead']>) => {
+    if (warnings.length > 0) {
+      res.setHeader(
+        'Warning',
+        warnings.map((w) => `299 - ${JSON.stringify(w)}`),
+      );
+    }
+    return originalWriteHead(...args);
+  }) as ServerResponse['writeHead'];
   const { type, version, namespace, name } = target;
 
   if (name === undefined) {

@@ -37,6 +37,8 @@ export interface WriteOptions {
   dryRun?: boolean;
   /** fieldValidation=Strict: unknown fields are a 400 instead of being dropped. */
   strict?: boolean;
+  /** Collects the warnings the answer carries (`unknown field "spec.x"` for pruned fields). */
+  warnings?: string[];
 }
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
@@ -396,10 +398,13 @@ export class Store {
     const result = validateCustomResource(schema, obj, old, options.statusOnly);
     for (const skipped of result.skippedRules) this.skippedRules.add(`${type.kind}: ${skipped}`);
     if (options.strict && result.unknownFields.length > 0) {
+      // The decoder's wording: the kind and version that could not take the body.
       throw badRequest(
-        `strict decoding error: ${result.unknownFields.map((f) => `unknown field "${f}"`).join(', ')}`,
+        `${type.kind} in version "${version}" cannot be handled as a ${type.kind}: strict decoding error: ` +
+          result.unknownFields.map((f) => `unknown field "${f}"`).join(', '),
       );
     }
+    for (const f of result.unknownFields) options.warnings?.push(`unknown field "${f}"`);
     if (result.errors.length > 0) {
       throw invalidFields(type.kind, type.group, String(metadataOf(obj).name ?? ''), result.errors);
     }

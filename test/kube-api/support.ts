@@ -32,6 +32,8 @@ export async function waitFor<T>(
 export interface Answer {
   code: number;
   contentType: string;
+  /** The Warning headers' texts. */
+  warnings: string[];
   body: Record<string, unknown>;
 }
 
@@ -54,9 +56,13 @@ export async function call(
     }
     const res = await request(`${api.url}${path}`, { method, headers, body, dispatcher });
     const text = await res.body.text();
+    const warning = res.headers.warning;
     return {
       code: res.statusCode,
       contentType: String(res.headers['content-type'] ?? ''),
+      warnings: (Array.isArray(warning) ? warning : warning === undefined ? [] : [warning]).map(
+        (w) => JSON.parse(w.replace(/^299 - /, '')) as string,
+      ),
       body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
     };
   } finally {

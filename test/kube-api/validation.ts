@@ -282,7 +282,9 @@ function checkValue(schema: Schema, value: unknown, path: string, r: ValidationR
         `Invalid value: ${shown}: ${inBody(path, r)} in body should be at least ${schema.minLength} chars long`,
       );
     if (typeof schema.pattern === 'string' && !new RegExp(schema.pattern, 'u').test(value))
-      invalid(`Invalid value: ${shown}: ${inBody(path, r)} in body should match '${schema.pattern}'`);
+      invalid(
+        `Invalid value: ${shown}: ${inBody(path, r)} in body should match '${schema.pattern}'`,
+      );
   }
   if (typeof value === 'number') {
     if (typeof schema.minimum === 'number' && value < schema.minimum)
