@@ -158,6 +158,24 @@ describe('live context', () => {
     ]);
   });
 
+  it('lists in pages and keeps only what the engine reads of 1,200 ConfigMaps', async () => {
+    const many = Array.from({ length: 1200 }, (_, i) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name: `cm-${i}`, namespace: 'clusters' },
+      data: i % 2 === 0 ? { config: `# ${i}` } : { other: 'x'.repeat(1000) },
+    }));
+    const api = await cluster([...exampleState('hostedcluster.yaml'), ...many]);
+    const { source } = await open(api);
+    await source.ready();
+    const pages = api.requests.filter((r) => r.path === '/api/v1/configmaps' && !r.query.watch);
+    expect(pages.map((r) => r.query.continue === undefined)).toEqual([true, false, false]);
+    const state = stateOf(source);
+    expect(state.configMap('clusters', 'cm-0')?.data).toEqual({ config: '# 0' });
+    expect(state.configMap('clusters', 'cm-1199')).toBeDefined();
+    expect(state.configMap('clusters', 'cm-1199')?.data).toBeUndefined();
+  });
+
   it('sees a NodePool appear: a ConfigMap edit allowed before is denied after', async () => {
     const api = await cluster([
       ...exampleState('hostedcluster.yaml'),
