@@ -102,6 +102,10 @@ describe('planTlsSecret', () => {
     const held = planTlsSecret({ data: rollover.data, sans: SANS, now: at, published: oldOnly });
     expect(held.steps).toEqual([]);
     expect(held.waiting).toBeDefined();
+    // The next change is the old pair's renewal date, in the future: no busy re-checking.
+    const servingEnd = Date.parse(new X509Certificate(data['tls.crt']).validTo);
+    expect(held.nextChange).toBe(servingEnd - (365 * DAY) / 3);
+    expect(held.nextChange).toBeGreaterThan(at);
 
     const both = fingerprints(rollover.data['ca.crt']);
     const switched = planTlsSecret({ data: rollover.data, sans: SANS, now: at, published: both });
@@ -123,6 +127,17 @@ describe('planTlsSecret', () => {
     const published = fingerprints(plan.data['ca.crt']);
     const next = planTlsSecret({ data: plan.data, sans: SANS, now: at, published });
     expect(next.steps).toEqual(['switch-serving']);
+  });
+
+  it('counts a step already due but held back no more in the next change', () => {
+    const { data } = settle(undefined, T0);
+    const at = T0 + 250 * DAY; // serving due since day 243; its CA key is lost
+    const rollover = planTlsSecret({ data: { ...data, 'ca.key': '' }, sans: SANS, now: at });
+    expect(rollover.steps).toEqual(['start-ca-rollover']);
+    const oldOnly = fingerprints(data['ca.crt']);
+    const held = planTlsSecret({ data: rollover.data, sans: SANS, now: at, published: oldOnly });
+    expect(held.waiting).toBeDefined();
+    expect(held.nextChange).toBe(Date.parse(new X509Certificate(data['tls.crt']).validTo));
   });
 
   it('renews the serving certificate under the same CA when the SANs change', () => {

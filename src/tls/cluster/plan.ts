@@ -91,7 +91,10 @@ export interface TlsPlan {
   findings: string[];
   /** Set when a step is held back until the bundle is published. */
   waiting?: string;
-  /** When time alone changes the plan (renewal, rollover, expiry), epoch ms; 0 if nothing is. */
+  /**
+   * The next time after `now` at which time alone changes the plan (renewal, rollover, expiry),
+   * epoch ms; 0 if none. A step already due but held back is not counted again.
+   */
   nextChange: number;
 }
 
@@ -169,7 +172,7 @@ export function planTlsSecret(input: PlanInput): TlsPlan {
     reasons,
     findings: facts.findings,
     ...(waiting ? { waiting } : {}),
-    nextChange: nextChange(facts, life),
+    nextChange: nextChange(facts, life, now),
   };
 }
 
@@ -196,11 +199,14 @@ function dueAt(cert: { notAfter: number }, days: number, life: Lifetimes): numbe
   return cert.notAfter - days * DAY_MS * life.renewFraction;
 }
 
-function nextChange(facts: SecretFacts, life: Lifetimes): number {
+function nextChange(facts: SecretFacts, life: Lifetimes, now: number): number {
   const times = facts.trusted.map((ca) => ca.notAfter);
   if (facts.signer) times.push(dueAt(facts.signer.ca, life.caDays, life));
-  if (facts.serving) times.push(dueAt(facts.serving, life.servingDays, life));
-  return times.length === 0 ? 0 : Math.min(...times);
+  if (facts.serving) {
+    times.push(dueAt(facts.serving, life.servingDays, life), facts.serving.notAfter);
+  }
+  const future = times.filter((t) => t > now);
+  return future.length === 0 ? 0 : Math.min(...future);
 }
 
 /**
