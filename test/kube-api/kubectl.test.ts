@@ -292,6 +292,41 @@ describe('kubectl get, create, delete', () => {
     ]);
   });
 
+  it('waits for the CRD to be Established and explains spec.osImageStream from the OpenAPI schema', async () => {
+    const established = await run(
+      'wait',
+      '--for=condition=Established',
+      'crd/nodepools.hypershift.openshift.io',
+      '--timeout=10s',
+    );
+    expect(established.stdout).toBe(
+      'customresourcedefinition.apiextensions.k8s.io/nodepools.hypershift.openshift.io condition met\n',
+    );
+    const explain = await run('explain', 'nodepools.spec.osImageStream.name');
+    expect(explain.code).toBe(0);
+    expect(explain.stdout).toMatch(/FIELD: name <string>/);
+    expect(explain.stdout).toContain('ENUM:');
+    expect(explain.stdout).toContain('rhel-10');
+  });
+
+  it('diffs with a dry-run patch that changes nothing, and reports server-side apply as unavailable', async () => {
+    api.create(pool('diffed'));
+    const changed = pool('diffed', (spec) => {
+      spec.replicas = 9;
+    });
+    const path = await file('diffed.yaml', [changed]);
+    const rvBefore = api.resourceVersion();
+    const diff = await run('diff', '-f', path);
+    expect(diff.code).toBe(1); // 1: differences found
+    expect(diff.stdout).toMatch(/^- {2}replicas: 0$/m);
+    expect(diff.stdout).toMatch(/^\+ {2}replicas: 9$/m);
+    expect(api.resourceVersion()).toBe(rvBefore);
+    expect(api.requests.some((r) => r.method === 'PATCH' && r.query.dryRun === 'All')).toBe(true);
+    const ssa = await run('apply', '--server-side', '-f', path);
+    expect(ssa.code).toBe(1);
+    expect(ssa.stderr).toContain('Server-side apply not available on the server');
+  });
+
   it('reports a wrong token as Unauthorized', async () => {
     const bad = join(dir, 'bad-kubeconfig');
     await writeFile(bad, api.kubeconfig.replace(`token: ${api.token}`, 'token: wrong'));

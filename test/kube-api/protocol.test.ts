@@ -392,6 +392,7 @@ describe('writes', () => {
     );
     const dry = await call(api, 'POST', `${CM_PATH}?dryRun=All`, { body: configMap('dry') });
     expect(dry.code).toBe(201);
+    expect(dry.body.metadata).not.toHaveProperty('resourceVersion');
     expect((await call(api, 'GET', `${CM_PATH}/dry`)).code).toBe(404);
     expect(
       (await call(api, 'GET', '/apis/hypershift.openshift.io/v1beta1/nothings')).body,

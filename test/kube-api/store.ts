@@ -166,7 +166,11 @@ export class Store {
       obj.status = establishedStatus(obj);
     }
     if (options.api) this.validateSchema(type, obj, undefined, options);
-    if (options.dryRun) return stamp(obj, this.rv + 1);
+    // A dry run stores nothing: no resourceVersion on a create, as on the real server.
+    if (options.dryRun) {
+      Reflect.deleteProperty(metadataOf(obj), 'resourceVersion');
+      return obj;
+    }
     const stored = this.commit('ADDED', type, obj, undefined);
     if (type.plural === 'customresourcedefinitions') this.registry.crdStored(stored);
     return structuredClone(stored);
@@ -242,7 +246,7 @@ export class Store {
     if (JSON.stringify(next) === JSON.stringify(existing)) return structuredClone(existing);
     const isCrd = type.plural === 'customresourcedefinitions';
     if (isCrd && options.subresource !== 'status') this.validateCrd(next);
-    if (options.dryRun) return stamp(next, this.rv + 1);
+    if (options.dryRun) return next; // keeps the current resourceVersion: nothing was written
     if (isCrd) {
       // The served type follows the new spec (new versions, a status subresource).
       this.registry.crdDeleted(String(metadataOf(existing).name));
