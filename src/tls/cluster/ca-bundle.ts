@@ -97,11 +97,12 @@ async function publishOne(
     const config = got.body as WebhookConfiguration;
     const owner = FOREIGN_OWNERS.find((a) => config.metadata?.annotations?.[a] !== undefined);
     if (owner) {
-      if (options.dryRun) return { outcome: 'foreign-owner', trusted: trustedByAll(config) };
-      options.logger.error(
-        { configuration: where, annotation: owner },
-        'caBundle is managed by another component; not touching it (pick one TLS mode)',
-      );
+      if (!options.dryRun) {
+        options.logger.error(
+          { configuration: where, annotation: owner },
+          'caBundle is managed by another component; not touching it (pick one TLS mode)',
+        );
+      }
       return { outcome: 'foreign-owner', trusted: trustedByAll(config) };
     }
     const webhooks = config.webhooks ?? [];

@@ -56,6 +56,7 @@ export async function convergeSecret(
       }
       if (plan.steps.length === 0) {
         if (current === undefined) throw new Error('a plan that keeps needs a Secret');
+        if (plan.waiting) logger.info({ secret: store.where }, plan.waiting);
         return { data: plan.data, resourceVersion: current.resourceVersion, plan, wrote };
       }
       outcome = current ? await store.replace(current, plan.data) : await store.create(plan.data);
