@@ -93,13 +93,16 @@ const identities = (objects: readonly Identified[]) =>
     })
     .sort();
 
-function pool(name: string, extra: Record<string, unknown> = {}) {
+type PoolObject = Record<string, unknown> & {
+  metadata: Record<string, unknown>;
+  spec: Record<string, unknown>;
+};
+
+function pool(name: string): PoolObject {
   const [template] = exampleState('nodepools.yaml');
-  const copy = structuredClone(template) as Record<string, unknown> & {
-    metadata: Record<string, unknown>;
-  };
+  const copy = structuredClone(template) as PoolObject;
   copy.metadata = { name, namespace: 'clusters' };
-  return { ...copy, ...extra };
+  return copy;
 }
 
 describe('live context', () => {
@@ -151,11 +154,15 @@ describe('live context', () => {
     await until('a failed NodePool list', () =>
       noHypershift.requests.some((r) => r.path.endsWith('/nodepools') && r.code === 404),
     );
-    expect(other.source.current()).toBeUndefined();
-    expect(other.source.unsynced()).toEqual([
+    const missing = [
       'hostedclusters.hypershift.openshift.io',
       'nodepools.hypershift.openshift.io',
-    ]);
+    ].join();
+    await until(
+      'only the HyperShift APIs unsynced',
+      () => other.source.unsynced().join() === missing,
+    );
+    expect(other.source.current()).toBeUndefined();
   });
 
   it('lists in pages and keeps only what the engine reads of 1,200 ConfigMaps', async () => {
@@ -165,15 +172,24 @@ describe('live context', () => {
       metadata: { name: `cm-${i}`, namespace: 'clusters' },
       data: i % 2 === 0 ? { config: `# ${i}` } : { other: 'x'.repeat(1000) },
     }));
-    const api = await cluster([...exampleState('hostedcluster.yaml'), ...many]);
+    const user = pool('uses-two');
+    user.spec.config = [{ name: 'cm-0' }, { name: 'cm-1199' }];
+    const api = await cluster([...exampleState('hostedcluster.yaml'), ...many, user]);
     const { source } = await open(api);
     await source.ready();
     const pages = api.requests.filter((r) => r.path === '/api/v1/configmaps' && !r.query.watch);
     expect(pages.map((r) => r.query.continue === undefined)).toEqual([true, false, false]);
+    // The engine's state holds the ConfigMaps a NodePool names, as far as it reads them.
     const state = stateOf(source);
     expect(state.configMap('clusters', 'cm-0')?.data).toEqual({ config: '# 0' });
     expect(state.configMap('clusters', 'cm-1199')).toBeDefined();
     expect(state.configMap('clusters', 'cm-1199')?.data).toBeUndefined();
+    expect(state.configMap('clusters', 'cm-2')).toBeUndefined();
+    // A pool naming another one later finds it at once: the informer knows them all.
+    const moved: PoolObject = { ...user, spec: { ...user.spec, config: [{ name: 'cm-2' }] } };
+    api.update(moved);
+    await until('cm-2 in the state', () => stateOf(source).configMap('clusters', 'cm-2'));
+    expect(stateOf(source).configMap('clusters', 'cm-0')).toBeUndefined();
   });
 
   it('sees a NodePool appear: a ConfigMap edit allowed before is denied after', async () => {
