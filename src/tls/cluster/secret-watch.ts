@@ -108,7 +108,7 @@ export class SecretWatch {
     this.req = req;
   }
 
-  /** Reconnects: at once after a clean end, with backoff after a failure. */
+  /** Reconnects: soon after a clean end, with backoff after a failure. */
   private retry(problem: string | undefined): void {
     if (this.stopped) return;
     clearTimeout(this.timer);
@@ -119,7 +119,9 @@ export class SecretWatch {
         'TLS Secret watch failed; reconnecting',
       );
     }
-    const delay = problem === undefined ? 0 : 500 + backoffMs(this.failures, 500, 30_000);
+    // A pause even after a clean end: a server ending watches at once must not make us spin.
+    // Nothing is missed meanwhile, the next watch starts from the last version seen.
+    const delay = problem === undefined ? 1_000 : 500 + backoffMs(this.failures, 500, 30_000);
     this.timer = setTimeout(() => void this.connect(), delay);
     this.timer.unref();
   }
