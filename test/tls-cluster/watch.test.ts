@@ -34,6 +34,19 @@ it("takes another replica's renewal through the watch, without its own re-check"
     return (await readFile(watcher.tls.files.certPath, 'utf8')) === renewed;
   });
   expect(watcher.logs.lines().filter((l) => l.msg === 'TLS Secret written')).toEqual([]);
+
+  // Watches cut, history compacted: the watcher resumes (afresh after 410) and still follows.
+  for (const disruption of ['cut', 'compacted'] as const) {
+    if (disruption === 'compacted') api.compact();
+    api.dropWatches({ abrupt: disruption === 'cut' });
+    await waitFor('the watch to be back', () => (api as KubeApi).openWatches() === 1);
+    now += 300 * DAY;
+    await writer.tls.sync();
+    const next = secretData(api)['tls.crt'];
+    await waitFor(`the watcher to follow after the watch was ${disruption}`, async () => {
+      return (await readFile(watcher.tls.files.certPath, 'utf8')) === next;
+    });
+  }
 });
 
 it('falls back to the periodic re-check when it may not watch the Secret', async () => {

@@ -77,6 +77,14 @@ export class SecretWatch {
         );
         return;
       }
+      if (res.statusCode === 410) {
+        // Our version is compacted away: start afresh and look at the Secret now.
+        res.resume();
+        this.seen = undefined;
+        this.fresh = true;
+        this.options.onChange();
+        return this.retry(undefined);
+      }
       if (res.statusCode !== 200) {
         res.resume();
         return this.retry(`HTTP ${res.statusCode}`);
