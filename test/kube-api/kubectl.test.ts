@@ -263,6 +263,30 @@ describe('kubectl get, create, delete', () => {
     expect(api.get({ ...NP, namespace: 'clusters', name: 'patched' })).toBeUndefined();
   });
 
+  it('prints tables for people: the CRD printer columns, and the built-in printers', async () => {
+    api.create(pool('printed'));
+    const pools = await run('get', 'nodepools', '-n', 'clusters', 'printed');
+    expect(pools.stdout.split('\n')[0]).toMatch(
+      /^NAME +CLUSTER +DESIRED NODES +CURRENT NODES +AUTOSCALING +AUTOREPAIR +VERSION +UPDATINGVERSION +UPDATINGCONFIG +MESSAGE$/,
+    );
+    expect(pools.stdout.split('\n')[1]).toMatch(/^printed +example +0 +$/);
+    const table = api.requests.filter((r) => r.path.endsWith('/nodepools/printed')).at(-1);
+    expect(table?.accept).toContain('as=Table');
+    api.create({
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'printed', namespace: 'clusters' },
+      data: { a: 'Yg==' },
+    });
+    const secrets = await run('get', 'secret', 'printed', '-n', 'clusters');
+    expect(secrets.stdout).toMatch(/^NAME +TYPE +DATA +AGE\nprinted +Opaque +1 +\d+s\n$/);
+    const all = await run('get', 'crd');
+    expect(all.stdout).toMatch(/^NAME +CREATED AT\n/);
+    expect(all.stdout).toMatch(
+      /^nodepools\.hypershift\.openshift\.io +\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/m,
+    );
+  });
+
   it('reads discovery and OpenAPI with --raw, and lists the API resources', async () => {
     const group = json((await run('get', '--raw', '/apis/hypershift.openshift.io/v1beta1')).stdout);
     expect(group).toMatchObject({

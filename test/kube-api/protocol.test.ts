@@ -737,6 +737,49 @@ describe('watch', () => {
   });
 });
 
+describe('tables', () => {
+  it('answers Accept as=Table with a meta.k8s.io Table of the printer columns and partial metadata', async () => {
+    const pool = samplePool('tabled');
+    api.create({
+      ...pool,
+      status: {
+        replicas: 1,
+        conditions: [
+          { type: 'UpdatingVersion', status: 'False' },
+          { type: 'AutorepairEnabled', status: 'True' },
+        ],
+      },
+    });
+    const accept = 'application/json;as=Table;v=v1;g=meta.k8s.io,application/json';
+    const res = await call(api, 'GET', `${NP_PATH}?fieldSelector=metadata.name%3Dtabled`, {
+      accept,
+    });
+    expect(res.contentType).toBe('application/json;as=Table;v=v1;g=meta.k8s.io');
+    const names = (res.body.columnDefinitions as { name: string }[]).map((c) => c.name);
+    expect(names.slice(0, 4)).toEqual(['Name', 'Cluster', 'Desired Nodes', 'Current Nodes']);
+    const row = (
+      res.body.rows as { cells: unknown[]; object: { kind: string; metadata: { name: string } } }[]
+    )[0];
+    const cell = (column: string) => row?.cells[names.indexOf(column)];
+    expect([cell('Name'), cell('Cluster'), cell('Desired Nodes'), cell('Current Nodes')]).toEqual([
+      'tabled',
+      'example',
+      0,
+      1,
+    ]);
+    expect([cell('Autorepair'), cell('UpdatingVersion'), cell('Autoscaling')]).toEqual([
+      'True',
+      'False',
+      null,
+    ]);
+    expect(row?.object).toMatchObject({
+      kind: 'PartialObjectMetadata',
+      metadata: { name: 'tabled' },
+    });
+    expect(row?.object).not.toHaveProperty('spec');
+  });
+});
+
 describe('test controls', () => {
   it('injects failures for matching requests and logs every request', async () => {
     api.failNext(2, {

@@ -25,6 +25,7 @@ import {
   type Status,
 } from './status.js';
 import { metadataOf, type Store } from './store.js';
+import { columnsFor, table, TABLE_V1, wantsTable } from './table.js';
 import { parseRv, type WatchHub } from './watch.js';
 
 export interface RouteContext {
@@ -135,12 +136,37 @@ export function route(
           allowBookmarks: isTrue(q.get('allowWatchBookmarks')),
           sendInitialEvents: isTrue(q.get('sendInitialEvents')),
           timeoutSeconds: seconds(q.get('timeoutSeconds')),
+          ...(wantsTable(accept)
+            ? {
+                render: (obj: KubeObject) =>
+                  table(
+                    columnsOf(ctx.store, target),
+                    [obj],
+                    { resourceVersion: obj.metadata?.resourceVersion },
+                    q.get('includeObject'),
+                  ),
+              }
+            : {}),
         },
         res,
       );
       return;
     }
-    if (method === 'GET') return json(res, 200, list(ctx.store, target, q));
+    if (method === 'GET') {
+      const listed = list(ctx.store, target, q);
+      if (!wantsTable(accept)) return json(res, 200, listed);
+      const { items, metadata } = listed as {
+        items: KubeObject[];
+        metadata: Record<string, unknown>;
+      };
+      const full = items.map((i) => present(i, target));
+      return json(
+        res,
+        200,
+        table(columnsOf(ctx.store, target), full, metadata, q.get('includeObject')),
+        TABLE_V1,
+      );
+    }
     if (method === 'POST' && (namespace !== undefined || !type.namespaced)) {
       const obj = objectBody(req, body, target);
       const created = ctx.store.create(type, obj, write);
@@ -160,7 +186,17 @@ export function route(
   }
 
   const ns = namespace ?? '';
-  if (method === 'GET') return json(res, 200, present(ctx.store.get(type, ns, name), target));
+  if (method === 'GET') {
+    const obj = present(ctx.store.get(type, ns, name), target);
+    if (!wantsTable(accept)) return json(res, 200, obj);
+    const meta = { resourceVersion: obj.metadata?.resourceVersion };
+    return json(
+      res,
+      200,
+      table(columnsOf(ctx.store, target), [obj], meta, q.get('includeObject')),
+      TABLE_V1,
+    );
+  }
   if (method === 'PUT') {
     const obj = objectBody(req, body, target);
     if (metadataOf(obj).name !== name) {
@@ -229,6 +265,13 @@ export function route(
     return json(res, 200, success);
   }
   throw methodNotAllowed(method, type.plural);
+}
+
+/** The Table columns of the target's type and version. */
+function columnsOf(store: Store, target: Target): ReturnType<typeof columnsFor> {
+  const crdType = store.registry.byKind('apiextensions.k8s.io/v1', 'CustomResourceDefinition');
+  const crd = target.type.crd === undefined ? undefined : store.get(crdType, '', target.type.crd);
+  return columnsFor(target.type, crd, target.version);
 }
 
 /** A CRD version's openAPIV3Schema; built-ins get an open object schema. */

@@ -22,9 +22,9 @@ export type { KubeObject, ObjectInput } from './resources.js';
 
 export interface KubeApiOptions {
   /** CRDs to serve: YAML text (one or more documents) or CRD objects. */
-  crds?: (string | ObjectInput)[];
+  crds?: (string | ObjectInput | KubeObject)[];
   /** Objects to create at start (after the CRDs and namespaces), e.g. ConfigMaps, NodePools. */
-  objects?: ObjectInput[];
+  objects?: (ObjectInput | KubeObject)[];
   /** Namespaces that exist at start. Default: default, kube-system, kube-public. */
   namespaces?: string[];
   /** The Bearer token clients must send. Default: 32 random bytes, hex. */
@@ -83,9 +83,9 @@ export interface KubeApi {
   /** The global resourceVersion (the last write's). */
   resourceVersion(): string;
   /** Store access without HTTP or admission rules (status and missing namespaces allowed). */
-  create(obj: ObjectInput): KubeObject;
+  create(obj: ObjectInput | KubeObject): KubeObject;
   /** Replaces the object; a metadata.resourceVersion, if given, must be current. */
-  update(obj: ObjectInput): KubeObject;
+  update(obj: ObjectInput | KubeObject): KubeObject;
   remove(ref: ObjectRef): KubeObject;
   get(ref: ObjectRef): KubeObject | undefined;
   list(ref: { apiVersion: string; kind: string; namespace?: string }): KubeObject[];

@@ -494,9 +494,11 @@ function specOf(obj: KubeObject, type: ResourceType): string {
   return JSON.stringify(type.statusSubresource ? rest : { ...rest, status });
 }
 
-/** Secrets store stringData base64-encoded into data, as the Secret strategy does. */
+/** Secrets default to type Opaque and store stringData base64-encoded into data, as the Secret strategy does. */
 function normalizeSecret(type: ResourceType, obj: KubeObject): void {
-  if (type.group !== '' || type.plural !== 'secrets' || !isRecord(obj.stringData)) return;
+  if (type.group !== '' || type.plural !== 'secrets') return;
+  if (typeof obj.type !== 'string' || obj.type === '') obj.type = 'Opaque';
+  if (!isRecord(obj.stringData)) return;
   const data = isRecord(obj.data) ? obj.data : {};
   for (const [k, v] of Object.entries(obj.stringData))
     data[k] = Buffer.from(String(v)).toString('base64');

@@ -19,6 +19,8 @@ export interface WatchRequest {
   allowBookmarks: boolean;
   sendInitialEvents: boolean;
   timeoutSeconds: number | undefined;
+  /** How objects are shown (a one-row Table when kubectl prints for people); default as is. */
+  render?: (obj: KubeObject) => unknown;
 }
 
 interface OpenWatch {
@@ -136,9 +138,14 @@ export class WatchHub {
 }
 
 /** Watch events always carry kind and apiVersion, in the version the client asked for. */
-function present(obj: KubeObject, req: WatchRequest): KubeObject {
+function present(obj: KubeObject, req: WatchRequest): unknown {
   const { apiVersion: _a, kind: _k, ...rest } = obj;
-  return { apiVersion: groupVersion(req.type.group, req.version), kind: req.type.kind, ...rest };
+  const shown = {
+    apiVersion: groupVersion(req.type.group, req.version),
+    kind: req.type.kind,
+    ...rest,
+  };
+  return req.render ? req.render(shown) : shown;
 }
 
 export function parseRv(raw: string | undefined): number | undefined {
