@@ -175,13 +175,13 @@ export function buildProgram(run: (work: Promise<number>) => void): Command {
     .addOption(
       new Option(
         '--san <name>',
-        'extra DNS name or IP for the self-signed certificate (repeatable)',
+        'extra DNS name or IP for the --self-signed or --tls-secret certificate (repeatable)',
       ).argParser(collect),
     )
     .addOption(
       new Option(
         '--cert-dir <dir>',
-        'where --self-signed writes ca.crt, tls.crt and tls.key (default: a new temporary directory)',
+        'where --self-signed or --tls-secret writes ca.crt, tls.crt and tls.key (default: a new temporary directory)',
       ),
     )
     .addOption(
