@@ -36,8 +36,8 @@ export interface InformerOptions {
   resource: Resource;
   /** Applied to every stored object (after apiVersion/kind are restored). */
   prepare?: (obj: KubeObject) => KubeObject;
-  /** An object was added, changed or deleted, or the first list arrived. */
-  onChange: () => void;
+  /** An object was added, changed or deleted (given), or the first list arrived (none). */
+  onChange: (obj?: KubeObject) => void;
   /** A list or watch failed; it is retried in `retryMs`. */
   onError?: (err: Error, retryMs: number) => void;
   backoff?: Backoff;
@@ -78,7 +78,7 @@ export class ResourceInformer {
       undefined,
       options.resource.fieldSelector,
     );
-    const changed = () => options.onChange();
+    const changed = (obj: KubernetesObject) => options.onChange(obj as KubeObject);
     for (const verb of [ADD, UPDATE, DELETE] as const) this.#lw.on(verb, changed);
     this.#lw.on(ERROR, (err: unknown) => this.#failed(err));
   }

@@ -50,7 +50,9 @@ export class LiveCluster {
           ...(options.backoff ? { backoff: options.backoff } : {}),
           prepare: (obj) =>
             prepareForEngine(obj, (problem) => this.#events.problem?.(resource, problem)),
-          onChange: () => this.#schedule(),
+          onChange: (obj) => {
+            if (!obj || this.#matters(obj)) this.#schedule();
+          },
           onError: (err, retryMs) => this.#events.problem?.(resource, err.message, retryMs),
         }),
     );
@@ -85,6 +87,21 @@ export class LiveCluster {
   /** Every cached object, prepared, across resources. */
   objects(): KubeObject[] {
     return this.#informers.flatMap((i) => i.objects());
+  }
+
+  /**
+   * Whether a change can alter the state: not for a ConfigMap that no NodePool names, that is no
+   * mirror inventory and was not in the state (most ConfigMap churn in a cluster).
+   */
+  #matters(obj: KubeObject): boolean {
+    const state = this.#state;
+    if (!state || obj.kind !== 'ConfigMap' || isMirrorInventory(obj)) return true;
+    const namespace = obj.metadata?.namespace ?? '';
+    const name = obj.metadata?.name ?? '';
+    return (
+      state.configMap(namespace, name) !== undefined ||
+      state.nodePoolsReferencing(namespace, name).length > 0
+    );
   }
 
   #schedule(): void {
