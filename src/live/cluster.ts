@@ -16,8 +16,11 @@ import { prepareForEngine } from './prepare.js';
 export interface LiveClusterEvents {
   /** A new state was published. */
   rebuilt?(state: ClusterState, stats: RebuildStats): void;
-  /** A list or watch failed (it is retried), or an object was refused. */
-  problem?(resource: Resource, message: string, retryMs?: number): void;
+  /**
+   * A list or watch failed (it is retried), or an object was refused; `where` is the resource's
+   * name, or `state` when the state could not be built.
+   */
+  problem?(where: string, message: string, retryMs?: number): void;
 }
 
 export interface RebuildStats {
@@ -49,11 +52,11 @@ export class LiveCluster {
           resource,
           ...(options.backoff ? { backoff: options.backoff } : {}),
           prepare: (obj) =>
-            prepareForEngine(obj, (problem) => this.#events.problem?.(resource, problem)),
+            prepareForEngine(obj, (problem) => this.#events.problem?.(resource.name, problem)),
           onChange: (obj) => {
             if (!obj || this.#matters(obj)) this.#schedule();
           },
-          onError: (err, retryMs) => this.#events.problem?.(resource, err.message, retryMs),
+          onError: (err, retryMs) => this.#events.problem?.(resource.name, err.message, retryMs),
         }),
     );
   }
@@ -121,7 +124,7 @@ export class LiveCluster {
       state = buildState(objects);
     } catch (err) {
       // Objects are validated as they arrive, so this is a bug; the last good state stays.
-      this.#events.problem?.(CONTEXT_RESOURCES[0] as Resource, (err as Error).message);
+      this.#events.problem?.('state', (err as Error).message);
       return;
     }
     this.#state = state;

@@ -63,9 +63,9 @@ export class LiveContextSource implements ContextSource {
           logger.debug(stats, 'cluster view rebuilt');
           this.#prefetcher.observe(state);
         },
-        problem: (resource, message, retryMs) => {
+        problem: (where, message, retryMs) => {
           metrics.reloadFailures.inc({ source: 'cluster' });
-          logger.warn({ resource: resource.name, err: message, retryMs }, 'cluster cache problem');
+          logger.warn({ resource: where, err: message, retryMs }, 'cluster cache problem');
         },
       },
     });
