@@ -481,3 +481,43 @@ describe('syntax errors never quote the body', () => {
     expect(err.message).not.toContain('TOPSECRET');
   });
 });
+
+describe('errors describe what was received without quoting it whole', () => {
+  const deep = (n: number) => `${'{"d":'.repeat(n)}0${'}'.repeat(n)}`;
+
+  it('names a deeply nested value by its type instead of stringifying it (no stack overflow)', () => {
+    const body = `{"kind":"AdmissionReview","apiVersion":${deep(50_000)}}`;
+    const err = inputError(() => parseAdmissionReviewText(body, 'req'));
+    expect(err.message).toBe(
+      'req: apiVersion: expected "admission.k8s.io/v1", got an object (set admissionReviewVersions: ["v1"] in the webhook configuration)',
+    );
+  });
+
+  it('quotes at most 100 characters of a long string and says how long it was', () => {
+    const body = JSON.stringify({ kind: 'x'.repeat(1_000_000) });
+    const err = inputError(() => parseAdmissionReviewText(body, 'req'));
+    expect(err.message).toBe(
+      `req: kind: expected "AdmissionReview", got "${'x'.repeat(100)}"… (1000000 characters)`,
+    );
+  });
+
+  it('names lists, numbers, booleans and null as such', () => {
+    const op = (value: unknown) =>
+      inputError(() =>
+        parseAdmissionReview(
+          {
+            kind: 'AdmissionReview',
+            apiVersion: 'admission.k8s.io/v1',
+            request: { uid: 'u', kind: { group: '', version: 'v1', kind: 'X' }, operation: value },
+          },
+          'req',
+        ),
+      ).detail;
+    expect([[1], 7, true, null].map(op)).toEqual([
+      'expected one of CREATE, UPDATE, DELETE, CONNECT, got a list',
+      'expected one of CREATE, UPDATE, DELETE, CONNECT, got 7',
+      'expected one of CREATE, UPDATE, DELETE, CONNECT, got true',
+      'expected one of CREATE, UPDATE, DELETE, CONNECT, got null',
+    ]);
+  });
+});

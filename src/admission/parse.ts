@@ -40,6 +40,25 @@ function syntaxProblem(err: Error): string {
   return 'syntax error';
 }
 
+/** Longest received string quoted back in an error (the message reaches logs and 400 bodies). */
+const QUOTE_LIMIT = 100;
+
+/**
+ * What was received, for an error message: a short string quoted, anything else by its type.
+ * Never the value itself: it may be megabytes, or nested deeper than JSON.stringify can recurse.
+ */
+function got(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'string') {
+    return value.length > QUOTE_LIMIT
+      ? `${JSON.stringify(value.slice(0, QUOTE_LIMIT))}… (${value.length} characters)`
+      : JSON.stringify(value);
+  }
+  if (value === null || typeof value === 'number' || typeof value === 'boolean')
+    return String(value);
+  return Array.isArray(value) ? 'a list' : 'an object';
+}
+
 export function parseAdmissionReview(body: unknown, where: string): AdmissionRequestLike {
   const fail = (path: string, detail: string): never => {
     throw new AdmissionInputError(`${where}: ${path}`, detail);
@@ -47,12 +66,12 @@ export function parseAdmissionReview(body: unknown, where: string): AdmissionReq
   if (!isObject(body)) fail('(root)', 'expected a JSON object (an AdmissionReview)');
   const review = body as Record<string, unknown>;
   if (review.kind !== 'AdmissionReview') {
-    fail('kind', `expected "AdmissionReview", got ${JSON.stringify(review.kind) ?? 'nothing'}`);
+    fail('kind', `expected "AdmissionReview", got ${got(review.kind)}`);
   }
   if (review.apiVersion !== 'admission.k8s.io/v1') {
     fail(
       'apiVersion',
-      `expected "admission.k8s.io/v1", got ${JSON.stringify(review.apiVersion) ?? 'nothing'} (set admissionReviewVersions: ["v1"] in the webhook configuration)`,
+      `expected "admission.k8s.io/v1", got ${got(review.apiVersion)} (set admissionReviewVersions: ["v1"] in the webhook configuration)`,
     );
   }
   const request = review.request;
@@ -69,7 +88,7 @@ export function parseAdmissionReview(body: unknown, where: string): AdmissionReq
   if (!OPERATIONS.includes(req.operation as Operation)) {
     fail(
       'request.operation',
-      `expected one of ${OPERATIONS.join(', ')}, got ${JSON.stringify(req.operation)}`,
+      `expected one of ${OPERATIONS.join(', ')}, got ${got(req.operation)}`,
     );
   }
   for (const field of ['object', 'oldObject'] as const) {

@@ -544,3 +544,14 @@ describe('other platforms', () => {
     expect(d.findings[0]?.message).toContain('HostedCluster clusters/missing is not known');
   });
 });
+
+describe('objects with fields of the wrong type', () => {
+  it('decides a pool whose metadata.name is a deeply nested list without stringifying it', () => {
+    let name: unknown = 'x';
+    for (let i = 0; i < 50_000; i++) name = [name];
+    const pool = nodePool();
+    const odd = { ...pool, metadata: { ...pool.metadata, name } } as unknown as typeof pool;
+    const d = decide(request('UPDATE', odd, pool), world(), 'validate');
+    expect(d.allowed).toBe(true);
+  });
+});

@@ -62,7 +62,9 @@ export function poolFacts(
 
   return {
     pool,
-    key: `${namespace}/${pool.metadata?.name ?? ''}`,
+    // Only a string: any other value would be stringified here, and a deeply nested array
+    // overflows the stack in Array.prototype.join.
+    key: `${namespace}/${stringOrUndefined(pool.metadata?.name) ?? ''}`,
     namespace,
     explicit,
     status: stringOrUndefined(pool.status?.osImageStream?.name),

@@ -153,10 +153,10 @@ function setOwn(target: object, key: string | number, value: Json): void {
 
 // Deep nesting is written into the text, not built as objects: JSON.stringify itself recurses and
 // would overflow before the code under test ever saw the document.
-const DEEP = /"\u0001deep:(\d+):([ao])"/g;
+const DEEP = /"\uE000deep:(\d+):([ao])"/g;
 
 function deep(depth: number, array: boolean): Json {
-  return `\u0001deep:${depth}:${array ? 'a' : 'o'}`;
+  return `\uE000deep:${depth}:${array ? 'a' : 'o'}`;
 }
 
 /** Applies mutations to a deep copy; the document given is untouched. */
@@ -181,7 +181,7 @@ export function mutate(doc: Json, mutations: readonly Mutation[]): Json {
     const key = path[path.length - 1] as string | number;
     if (m.op === 'delete') {
       if (Array.isArray(parent)) parent.splice(key as number, 1);
-      else delete parent[key];
+      else Reflect.deleteProperty(parent, key);
     } else setOwn(parent, key, replacement ?? null);
   }
   return root;
