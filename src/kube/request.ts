@@ -13,11 +13,20 @@ import { serverOf } from './config.js';
 
 const http = new IsomorphicFetchHttpLibrary();
 
+/** A page of a list or one object: an API server that takes longer is treated as down. */
+export const REQUEST_TIMEOUT_MS = 60_000;
+
 /** GETs `path` (with its query) and parses the JSON body; any failure is a KubeError. */
-export async function getJson(kc: KubeConfig, path: string, what: string): Promise<unknown> {
+export async function getJson(
+  kc: KubeConfig,
+  path: string,
+  what: string,
+  timeoutMs = REQUEST_TIMEOUT_MS,
+): Promise<unknown> {
   const server = serverOf(kc);
   const ctx = new RequestContext(`${server.replace(/\/$/, '')}${path}`, HttpMethod.GET);
   ctx.setHeaderParam('Accept', 'application/json');
+  ctx.setSignal(AbortSignal.timeout(timeoutMs));
   let status: number;
   let text: string;
   try {
@@ -51,6 +60,7 @@ function statusProblem(status: number, body: string): string {
 
 /** Connection-level causes (refused, DNS, TLS) are nested in fetch's TypeError. */
 function transportProblem(err: unknown): string {
+  if ((err as { name?: string } | null)?.name === 'TimeoutError') return 'no answer in time';
   const cause = (err as { cause?: { code?: string; message?: string } }).cause;
   if (cause?.code)
     return `cannot connect: ${cause.code}${cause.message ? ` (${cause.message})` : ''}`;
