@@ -277,9 +277,14 @@ describe.each(Object.entries(VALUE_SETS))('chart rendered with %s values', (_lab
     }
     for (const rule of granted) {
       const writes = rule.verbs.filter((v) => !['get', 'list', 'watch'].includes(v));
-      if (rule.resources?.includes('secrets')) {
+      if (rule.resources?.includes('secrets') && !rule.resourceNames) {
+        // Listing or watching Secrets would read every credential; only its own TLS Secret, by name.
         expect(rule.verbs).not.toContain('list');
         expect(rule.verbs).not.toContain('watch');
+      }
+      if (rule.resources?.includes('secrets') && rule.resourceNames) {
+        expect(rule.kind).toBe('Role');
+        expect(rule.resourceNames).toHaveLength(1);
       }
       if (rule.resources?.some((r) => r.endsWith('webhookconfigurations'))) {
         expect(rule.resourceNames).toEqual([
@@ -550,7 +555,7 @@ describe('TLS modes: exactly one caBundle owner each', () => {
       expect.objectContaining({
         resources: ['secrets'],
         resourceNames: [`${FULLNAME}-tls`],
-        verbs: ['get', 'update'],
+        verbs: ['get', 'list', 'watch', 'update'],
       }),
     );
     expect(rules).toContainEqual(
