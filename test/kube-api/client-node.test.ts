@@ -11,7 +11,7 @@ import {
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { upstreamText, UPSTREAM_CRDS } from './fixtures.js';
 import { startKubeApi, statusFor, type KubeApi } from './server.js';
-import { waitFor } from './support.js';
+import { requestSummary, waitFor } from './support.js';
 
 const NP = { apiVersion: 'hypershift.openshift.io/v1beta1', kind: 'NodePool' };
 const GROUP = 'hypershift.openshift.io';
@@ -147,51 +147,69 @@ describe('client-node informer', () => {
     }
   });
 
-  it('relists after 410 Expired when its resourceVersion was compacted away', async () => {
-    api.create(nodePool('kept'));
-    api.create(nodePool('removed'));
-    const { informer, errors } = nodePoolInformer();
-    await informer.start();
-    try {
-      await waitFor('initial sync', () => informer.list().length === 2);
-      const staleRv = (
-        informer as unknown as { latestResourceVersion(): string }
-      ).latestResourceVersion();
-      // The next watch fails (the informer stops on errors), so it keeps its old resourceVersion
-      // while the store moves on and forgets its history.
-      api.failNext(1, {
-        status: statusFor(503, 'ServiceUnavailable'),
-        match: (r) => r.query.watch === 'true',
-      });
-      api.dropWatches();
-      await waitFor('the failed watch', () => errors.length > 0);
-      api.create(nodePool('new'));
-      api.remove({ ...NP, namespace: 'clusters', name: 'removed' });
-      const kept = api.get({ ...NP, namespace: 'clusters', name: 'kept' });
-      api.update({ ...kept, metadata: { ...kept?.metadata, labels: { changed: 'yes' } } } as never);
-      api.compact();
-      const listsBefore = api.requests.filter(
-        (r) => r.method === 'GET' && r.query.watch === undefined,
-      ).length;
+  it(
+    'relists after 410 Expired when its resourceVersion was compacted away',
+    { timeout: 60_000 },
+    async () => {
+      api.create(nodePool('kept'));
+      api.create(nodePool('removed'));
+      const { informer, errors } = nodePoolInformer();
       await informer.start();
-      await waitFor('the cache to equal the store', () => {
-        const want = versions(api.list(NP) as KubernetesObject[]);
-        return JSON.stringify(versions([...informer.list()])) === JSON.stringify(want);
-      });
-      expect(informer.get('removed', 'clusters')).toBeUndefined();
-      // It watched from the stale RV, got 410, and listed again.
-      const stale = api.requests.find(
-        (r) => r.query.watch === 'true' && r.query.resourceVersion === staleRv && r.code === 200,
-      );
-      expect(stale).toBeDefined();
-      const lists = api.requests.filter(
-        (r) => r.method === 'GET' && r.query.watch === undefined,
-      ).length;
-      expect(lists).toBeGreaterThan(listsBefore);
-    } finally {
-      await informer.stop();
-    }
-  });
+      try {
+        await waitFor('initial sync', () => informer.list().length === 2);
+        const staleRv = (
+          informer as unknown as { latestResourceVersion(): string }
+        ).latestResourceVersion();
+        // The next watch fails (the informer stops on errors), so it keeps its old resourceVersion
+        // while the store moves on and forgets its history.
+        api.failNext(1, {
+          status: statusFor(503, 'ServiceUnavailable'),
+          match: (r) => r.query.watch === 'true',
+        });
+        api.dropWatches();
+        await waitFor(
+          'the failed watch',
+          () => errors.length > 0,
+          15_000,
+          () => requestSummary(api),
+        );
+        api.create(nodePool('new'));
+        api.remove({ ...NP, namespace: 'clusters', name: 'removed' });
+        const kept = api.get({ ...NP, namespace: 'clusters', name: 'kept' });
+        api.update({
+          ...kept,
+          metadata: { ...kept?.metadata, labels: { changed: 'yes' } },
+        } as never);
+        api.compact();
+        const listsBefore = api.requests.filter(
+          (r) => r.method === 'GET' && r.query.watch === undefined,
+        ).length;
+        await informer.start();
+        // Generous: client-node backs off (1 s, 2 s, 4 s, ...) between watch attempts.
+        await waitFor(
+          'the cache to equal the store',
+          () => {
+            const want = versions(api.list(NP) as KubernetesObject[]);
+            return JSON.stringify(versions([...informer.list()])) === JSON.stringify(want);
+          },
+          40_000,
+          () => `${requestSummary(api)}\ninformer errors: ${errors.map(String).join('; ')}`,
+        );
+        expect(informer.get('removed', 'clusters')).toBeUndefined();
+        // It watched from the stale RV, got 410, and listed again.
+        const stale = api.requests.find(
+          (r) => r.query.watch === 'true' && r.query.resourceVersion === staleRv && r.code === 200,
+        );
+        expect(stale).toBeDefined();
+        const lists = api.requests.filter(
+          (r) => r.method === 'GET' && r.query.watch === undefined,
+        ).length;
+        expect(lists).toBeGreaterThan(listsBefore);
+      } finally {
+        await informer.stop();
+      }
+    },
+  );
 });
 
 describe('client-node typed APIs', () => {

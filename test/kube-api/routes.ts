@@ -3,44 +3,22 @@
 // namespaces/{ns}/, and their collection without it for all namespaces; `/status` for types with a
 // status subresource. Answers are JSON; errors are Status objects with their code.
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { parse as parseYaml } from 'yaml';
+import { objectBody, parseBody } from './body.js';
 import * as discovery from './discovery.js';
+import { list, listOf, matcher, present, type Target } from './list.js';
 import * as openapi from './openapi.js';
 import { applyPatch } from './patch.js';
-import { decodeProtobuf, PROTOBUF } from './proto.js';
-import { groupVersion, isRecord, type KubeObject, type ResourceType } from './resources.js';
-import {
-  COMMON_FIELDS,
-  fieldMatcher,
-  labelMatcher,
-  type FieldGetters,
-  type Matcher,
-} from './selectors.js';
-import {
-  ApiError,
-  badRequest,
-  failure,
-  methodNotAllowed,
-  resourceNotFound,
-  type Status,
-} from './status.js';
+import { isRecord, type KubeObject, type ResourceType } from './resources.js';
+import { badRequest, methodNotAllowed, resourceNotFound, type Status } from './status.js';
 import { metadataOf, type Store } from './store.js';
 import { columnsFor, table, TABLE_V1, wantsTable } from './table.js';
-import { parseRv, type WatchHub } from './watch.js';
+import type { WatchHub } from './watch.js';
 
 export interface RouteContext {
   store: Store;
   hub: WatchHub;
   serverAddress: string;
   aggregatedDiscovery: boolean;
-}
-
-interface Target {
-  type: ResourceType;
-  version: string;
-  namespace: string | undefined;
-  name: string | undefined;
-  subresource: 'status' | undefined;
 }
 
 export function route(
@@ -327,193 +305,6 @@ function resolve(ctx: RouteContext, group: string, version: string, rest: string
 
 function sub(target: Target): { subresource?: 'status' } {
   return target.subresource === 'status' ? { subresource: 'status' } : {};
-}
-
-/** Fields a fieldSelector may use: name and namespace everywhere, type on Secrets. */
-function fields(type: ResourceType): FieldGetters {
-  if (type.group === '' && type.plural === 'secrets') {
-    return { ...COMMON_FIELDS, type: (o) => String((o as { type?: unknown }).type ?? '') };
-  }
-  return COMMON_FIELDS;
-}
-
-function matcher(type: ResourceType, q: URLSearchParams): Matcher {
-  const labels = labelMatcher(q.get('labelSelector'));
-  const byField = fieldMatcher(q.get('fieldSelector'), fields(type));
-  return (obj) => labels(obj) && byField(obj);
-}
-
-interface ContinueToken {
-  v: string;
-  rv: number;
-  start: string;
-}
-
-/**
- * A list at the current RV, or with `continue` at the RV of the first page (a consistent
- * snapshot, 410 Expired once the history no longer reaches back to it), or at an exact RV with
- * resourceVersionMatch=Exact.
- */
-function list(store: Store, target: Target, q: URLSearchParams): Record<string, unknown> {
-  const match = matcher(target.type, q);
-  const limit = q.has('limit') ? Number(q.get('limit')) : 0;
-  if (!Number.isInteger(limit) || limit < 0) throw badRequest(`invalid limit: ${q.get('limit')}`);
-  const token = q.get('continue');
-  let atRv = store.resourceVersion;
-  let start = '';
-  if (token !== null && token !== '') {
-    const decoded = decodeContinue(token);
-    if (decoded.rv < store.oldestResourceVersion) {
-      throw new ApiError(
-        failure(
-          410,
-          'Expired',
-          'The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter.',
-        ),
-      );
-    }
-    atRv = decoded.rv;
-    start = decoded.start;
-  } else {
-    const rv = parseRv(q.get('resourceVersion') ?? undefined);
-    if (rv !== undefined && rv > store.resourceVersion) {
-      throw new ApiError(
-        failure(
-          504,
-          'Timeout',
-          `Too large resource version: ${rv}, current: ${store.resourceVersion}`,
-          {
-            causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }],
-            retryAfterSeconds: 1,
-          },
-        ),
-      );
-    }
-    if (rv !== undefined && q.get('resourceVersionMatch') === 'Exact') atRv = rv;
-  }
-  const all = store
-    .list(target.type, target.namespace, atRv)
-    .filter(match)
-    .filter((o) => start === '' || keyOf(o) >= start);
-  const page = limit > 0 ? all.slice(0, limit) : all;
-  const rest = all.length - page.length;
-  const meta: Record<string, unknown> = {};
-  if (rest > 0) {
-    const last = page[page.length - 1];
-    meta.continue = encodeContinue({
-      v: 'meta.k8s.io/v1',
-      rv: atRv,
-      start: `${keyOf(last ?? {})}\u0000`,
-    });
-    meta.remainingItemCount = rest;
-  }
-  return listOf(target, page, String(atRv), meta);
-}
-
-function listOf(
-  target: Target,
-  items: KubeObject[],
-  rv: string,
-  extra: Record<string, unknown>,
-): Record<string, unknown> {
-  const { type } = target;
-  return {
-    kind: type.listKind,
-    apiVersion: groupVersion(type.group, target.version),
-    metadata: { resourceVersion: rv, ...extra },
-    // Typed lists (built-ins) carry no kind/apiVersion on their items; unstructured ones do.
-    items: items.map((o) => {
-      const shown = present(o, target);
-      if (!type.builtin) return shown;
-      const { apiVersion: _a, kind: _k, ...rest } = shown;
-      return rest;
-    }),
-  };
-}
-
-function keyOf(obj: KubeObject): string {
-  return `${String(obj.metadata?.namespace ?? '')}/${String(obj.metadata?.name ?? '')}`;
-}
-
-function encodeContinue(token: ContinueToken): string {
-  return Buffer.from(JSON.stringify(token)).toString('base64url');
-}
-
-function decodeContinue(raw: string): ContinueToken {
-  try {
-    const parsed = JSON.parse(Buffer.from(raw, 'base64url').toString('utf8')) as ContinueToken;
-    if (typeof parsed.rv === 'number' && typeof parsed.start === 'string') return parsed;
-  } catch {
-    // reported below
-  }
-  throw badRequest('continue key is not valid: incorrect encoded start resourceVersion');
-}
-
-/** Objects leave in the version the client asked for. */
-function present(obj: KubeObject, target: Target): KubeObject {
-  const { apiVersion: _a, kind: _k, ...rest } = obj;
-  return {
-    apiVersion: groupVersion(target.type.group, target.version),
-    kind: target.type.kind,
-    ...rest,
-  };
-}
-
-function parseBody(req: IncomingMessage, body: Buffer): Record<string, unknown> {
-  const media = (req.headers['content-type'] ?? 'application/json').split(';')[0]?.trim() ?? '';
-  let parsed: unknown;
-  try {
-    if (media === 'application/json') parsed = JSON.parse(body.toString('utf8'));
-    else if (media === 'application/yaml') parsed = parseYaml(body.toString('utf8'));
-    else if (media === PROTOBUF) parsed = decodeProtobuf(body);
-    else {
-      throw new ApiError(
-        failure(
-          415,
-          'UnsupportedMediaType',
-          `the body of the request was in an unknown format - accepted media types include: application/json, application/yaml, ${PROTOBUF}`,
-        ),
-      );
-    }
-  } catch (err) {
-    if (err instanceof ApiError) throw err;
-    throw badRequest(
-      `the body of the request could not be decoded: ${err instanceof Error ? err.message : String(err)}`,
-    );
-  }
-  if (!isRecord(parsed)) throw badRequest('the body of the request must be an object');
-  return parsed;
-}
-
-/** The object in a POST/PUT body: kind and apiVersion must be this resource's, namespace the URL's. */
-function objectBody(req: IncomingMessage, body: Buffer, target: Target): KubeObject {
-  const obj = parseBody(req, body) as KubeObject;
-  const { type, version, namespace } = target;
-  const gv = groupVersion(type.group, version);
-  // Typed (built-in) endpoints default kind and apiVersion from the URL; unstructured ones
-  // (custom resources) need them in the body.
-  if (type.builtin) {
-    obj.kind ??= type.kind;
-    obj.apiVersion ??= gv;
-  }
-  if (obj.kind === undefined || obj.kind === '') {
-    throw badRequest(`Object 'Kind' is missing in '${body.toString('utf8', 0, 200)}'`);
-  }
-  if (obj.kind !== type.kind || obj.apiVersion !== gv) {
-    throw badRequest(
-      `the API version in the data (${String(obj.apiVersion)}) does not match the expected API version (${gv}) or kind ${String(obj.kind)} is not ${type.kind}`,
-    );
-  }
-  const meta = metadataOf(obj);
-  if (type.namespaced) {
-    if (meta.namespace !== undefined && meta.namespace !== '' && meta.namespace !== namespace) {
-      throw badRequest(
-        'the namespace of the provided object does not match the namespace sent on the request',
-      );
-    }
-    meta.namespace = namespace;
-  }
-  return obj;
 }
 
 function isTrue(value: string | null): boolean {

@@ -10,6 +10,8 @@ export async function waitFor<T>(
   what: string,
   check: () => T | undefined | false | Promise<T | undefined | false>,
   timeoutMs = 15_000,
+  /** What to report on timeout, e.g. the request log, so a failure says what happened. */
+  state?: () => string,
 ): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
@@ -22,11 +24,22 @@ export async function waitFor<T>(
     }
     if (Date.now() > deadline) {
       throw new Error(
-        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}`,
+        `timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${String(last)}` : ''}` +
+          (state ? `\n${state()}` : ''),
       );
     }
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** The request log, one line per request: method, path, watch, resourceVersion, code. */
+export function requestSummary(api: KubeApi): string {
+  return api.requests
+    .map(
+      (r) =>
+        `${r.method} ${r.path}${r.query.watch ? ' watch' : ''} rv=${r.query.resourceVersion ?? ''} -> ${r.code ?? '…'}`,
+    )
+    .join('\n');
 }
 
 export interface Answer {
