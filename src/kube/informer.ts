@@ -66,12 +66,14 @@ export class ResourceInformer {
       prepare,
       () => this.#listed(),
       () => !this.#stopped,
+      () => this.#healthy(),
     );
     this.#lw = new ListWatch(
       options.resource.path,
       watch,
       async () => {
         const { items, resourceVersion } = await listAll(options.kc, options.resource, prepare);
+        this.#healthy();
         return { items: items as KubernetesObject[], metadata: { resourceVersion } };
       },
       false,
@@ -116,9 +118,13 @@ export class ResourceInformer {
    */
   #listed(): boolean {
     if (this.#stopped) return false;
-    this.#retryMs = this.#backoff.initialMs;
     this.#markSynced();
     return true;
+  }
+
+  /** A list or a watch event arrived: the next failure starts the backoff afresh. */
+  #healthy(): void {
+    this.#retryMs = this.#backoff.initialMs;
   }
 
   #markSynced(): void {
@@ -161,17 +167,20 @@ class PreparingWatch extends Watch {
   readonly #prepare: (obj: KubeObject) => KubeObject;
   readonly #started: () => boolean;
   readonly #running: () => boolean;
+  readonly #event: () => void;
 
   constructor(
     kc: KubeConfig,
     prepare: (obj: KubeObject) => KubeObject,
     started: () => boolean,
     running: () => boolean,
+    event: () => void,
   ) {
     super(kc);
     this.#prepare = prepare;
     this.#started = started;
     this.#running = running;
+    this.#event = event;
   }
 
   override async watch(
@@ -186,6 +195,7 @@ class PreparingWatch extends Watch {
       path,
       { ...queryParams, allowWatchBookmarks: true },
       (phase, obj: KubeObject, raw) => {
+        if (phase !== 'ERROR') this.#event();
         const stored = phase === 'ADDED' || phase === 'MODIFIED' || phase === 'DELETED';
         callback(phase, stored ? this.#prepare(obj) : obj, raw);
       },

@@ -134,6 +134,30 @@ describe('live context', () => {
     expect(api.requests.filter((r) => r.path.endsWith('/secrets'))).toEqual([]);
   });
 
+  it('backs off exponentially while a watch keeps failing, then resumes', async () => {
+    const api = await cluster([
+      ...exampleState('hostedcluster.yaml'),
+      ...exampleState('nodepools.yaml'),
+    ]);
+    const { source, logs } = await open(api);
+    await source.ready();
+    api.failNext(4, {
+      status: statusFor(500),
+      match: (r) => r.path.endsWith('/nodepools') && r.query.watch === 'true',
+    });
+    api.dropWatches();
+    api.create(pool('after-failures'));
+    await until('the pool seen', () => stateOf(source).nodePool('clusters', 'after-failures'));
+    const retries = logs
+      .lines()
+      .filter(
+        (l) =>
+          l.msg === 'cluster cache problem' && l.resource === 'nodepools.hypershift.openshift.io',
+      )
+      .map((l) => l.retryMs);
+    expect(retries).toEqual([20, 40, 80, 160]);
+  });
+
   it('is ready on a cluster without the mirror set API (not OpenShift), and not without NodePools', async () => {
     const hypershiftOnly = await startKubeApi({
       crds: UPSTREAM_CRDS.filter((f) => f.startsWith('hypershift-')).map(upstreamText),
