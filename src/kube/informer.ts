@@ -27,9 +27,11 @@ import type { Resource } from './resources.js';
 export interface Backoff {
   initialMs: number;
   maxMs: number;
+  /** Wait between half and all of the delay, so replicas do not retry in step. */
+  jitter?: boolean;
 }
 
-export const DEFAULT_BACKOFF: Backoff = { initialMs: 1_000, maxMs: 30_000 };
+export const DEFAULT_BACKOFF: Backoff = { initialMs: 1_000, maxMs: 30_000, jitter: true };
 
 export interface InformerOptions {
   kc: KubeConfig;
@@ -52,6 +54,8 @@ export class ResourceInformer {
   #timer: NodeJS.Timeout | undefined;
   #stopped = true;
   #synced = false;
+  /** An optional resource found not installed (reported once). */
+  #absent = false;
   #onSynced: (() => void)[] = [];
 
   constructor(options: InformerOptions) {
@@ -125,6 +129,7 @@ export class ResourceInformer {
   /** A list or a watch event arrived: the next failure starts the backoff afresh. */
   #healthy(): void {
     this.#retryMs = this.#backoff.initialMs;
+    this.#absent = false;
   }
 
   #markSynced(): void {
@@ -138,14 +143,18 @@ export class ResourceInformer {
     if (this.#stopped) return;
     const error = err instanceof Error ? err : new Error(String(err));
     let retryMs = this.#retryMs;
+    let report = true;
     if (this.resource.optional && statusOf(err) === 404) {
-      // Not installed here: an empty, synced resource, looked for again now and then.
+      // Not installed here: an empty, synced resource, looked for again now and then (said once).
       retryMs = this.#backoff.maxMs;
+      report = !this.#absent;
+      this.#absent = true;
       this.#markSynced();
     } else {
       this.#retryMs = Math.min(this.#retryMs * 2, this.#backoff.maxMs);
     }
-    this.#options.onError?.(error, retryMs);
+    if (this.#backoff.jitter) retryMs = Math.round(retryMs / 2 + (Math.random() * retryMs) / 2);
+    if (report) this.#options.onError?.(error, retryMs);
     clearTimeout(this.#timer);
     this.#timer = setTimeout(() => {
       if (this.#stopped) return;
