@@ -795,12 +795,35 @@ describe('test controls', () => {
     expect((await call(api, 'GET', '/api/v1/namespaces')).code).toBe(200);
     expect((await call(api, 'GET', CM_PATH)).code).toBe(503);
     expect((await call(api, 'GET', CM_PATH)).code).toBe(200);
+    const notAllowed = await call(api, 'POST', `${CM_PATH}/x`, { body: configMap('x') });
+    expect(notAllowed.body).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'the server does not allow this method on the requested resource',
+      reason: 'MethodNotAllowed',
+      details: {},
+      code: 405,
+    });
     const last = api.requests.at(-1);
     expect(last).toMatchObject({
-      method: 'GET',
-      path: CM_PATH,
-      code: 200,
+      method: 'POST',
+      path: `${CM_PATH}/x`,
+      code: 405,
+      contentType: 'application/json',
       accept: 'application/json',
     });
+  });
+
+  it('holds a matching request for delayMs, then answers it for real', async () => {
+    api.failNext(1, { delayMs: 400, match: (r) => r.path.endsWith('/held-cm') });
+    api.create(configMap('held-cm'));
+    const order: string[] = [];
+    const held = call(api, 'GET', `${CM_PATH}/held-cm`).then((r) => order.push(`held ${r.code}`));
+    const quick = call(api, 'GET', '/api/v1/namespaces').then((r) => order.push(`quick ${r.code}`));
+    await Promise.all([held, quick]);
+    expect(order).toEqual(['quick 200', 'held 200']);
+    expect(() => api.failNext(1, {})).toThrow(/status, a delayMs or both/);
   });
 });

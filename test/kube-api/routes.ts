@@ -160,7 +160,7 @@ export function route(
         );
       return json(res, 200, listOf(target, deleted, String(ctx.store.resourceVersion), {}));
     }
-    throw methodNotAllowed(method, type.plural);
+    throw methodNotAllowed();
   }
 
   const ns = namespace ?? '';
@@ -242,7 +242,7 @@ export function route(
     };
     return json(res, 200, success);
   }
-  throw methodNotAllowed(method, type.plural);
+  throw methodNotAllowed();
 }
 
 /** The Table columns of the target's type and version. */

@@ -63,8 +63,10 @@ export interface ObjectRef {
 }
 
 export interface Fault {
-  /** The Status answered; its code is the HTTP status. */
-  status: Status;
+  /** The Status answered instead of the real answer; its code is the HTTP status. */
+  status?: Status;
+  /** Hold the request this long first (then the Status, or the real answer). */
+  delayMs?: number;
   /** Which requests it hits; default every request after authentication. */
   match?: (request: RequestRecord) => boolean;
 }
@@ -93,7 +95,7 @@ export interface KubeApi {
   dropWatches(options?: { abrupt?: boolean }): number;
   /** Forgets the change history: any older resourceVersion now gets 410 Expired. */
   compact(): void;
-  /** The next `count` requests matching the fault answer its Status instead. */
+  /** The next `count` requests matching the fault are delayed and/or answered with its Status. */
   failNext(count: number, fault: Fault): void;
   /** Open watch streams. */
   openWatches(): number;
@@ -136,6 +138,14 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
   const expected = Buffer.from(`Bearer ${token}`);
   let serverAddress = '127.0.0.1:0';
 
+  const context = {
+    store,
+    hub,
+    get serverAddress() {
+      return serverAddress;
+    },
+    aggregatedDiscovery: options.aggregatedDiscovery ?? true,
+  };
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
     const record: RequestRecord = {
@@ -158,25 +168,22 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       return sendStatus(res, unauthorized());
     }
     const fault = faults.find((f) => f.remaining > 0 && (f.fault.match?.(record) ?? true));
-    if (fault) {
-      fault.remaining--;
-      req.resume();
-      return sendStatus(res, fault.fault.status);
-    }
-    readBody(req)
-      .then((body) =>
-        route(
-          { store, hub, serverAddress, aggregatedDiscovery: options.aggregatedDiscovery ?? true },
-          req,
-          res,
-          url,
-          body,
-        ),
-      )
-      .catch((err: unknown) => {
-        if (res.headersSent) res.destroy();
-        else sendStatus(res, asStatus(err));
-      });
+    if (fault) fault.remaining--;
+    const answer = (): void => {
+      if (fault?.fault.status) {
+        req.resume();
+        sendStatus(res, fault.fault.status);
+        return;
+      }
+      readBody(req)
+        .then((body) => route(context, req, res, url, body))
+        .catch((err: unknown) => {
+          if (res.headersSent) res.destroy();
+          else sendStatus(res, asStatus(err));
+        });
+    };
+    if (fault?.fault.delayMs) setTimeout(answer, fault.fault.delayMs);
+    else answer();
   };
 
   const server: Server = createServer(
@@ -251,6 +258,9 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     dropWatches: (o) => hub.dropAll(o?.abrupt ?? false),
     compact: () => store.compact(),
     failNext: (count, fault) => {
+      if (fault.status === undefined && fault.delayMs === undefined) {
+        throw new Error('a fault needs a status, a delayMs or both');
+      }
       if (!Number.isInteger(count) || count < 1)
         throw new Error(`failNext count must be a positive integer, got ${count}`);
       faults.push({ remaining: count, fault });

@@ -126,16 +126,13 @@ export function invalidFields(
 export const resourceNotFound = (): ApiError =>
   new ApiError(failure(404, 'NotFound', 'the server could not find the requested resource', {}));
 
-export const methodNotAllowed = (method: string, what: string): ApiError =>
+export const methodNotAllowed = (): ApiError =>
   new ApiError(
     failure(
       405,
       'MethodNotAllowed',
-      `the server does not allow this method on the requested resource`,
-      {
-        kind: what,
-        causes: [{ reason: 'MethodNotAllowed', message: `${method} is not supported` }],
-      },
+      'the server does not allow this method on the requested resource',
+      {},
     ),
   );
 
