@@ -716,6 +716,28 @@ describe('watch', () => {
     expect(ok.events.filter((e) => e.type === 'ERROR')).toEqual([]);
   });
 
+  it('keeps a bounded history: RVs older than the last historySize events get 410, newer ones replay', async () => {
+    const small = await startKubeApi({ historySize: 3, namespaces: ['clusters'] });
+    try {
+      const rvs: string[] = [];
+      for (const name of ['h1', 'h2', 'h3', 'h4', 'h5']) {
+        rvs.push(String(small.create(configMap(name)).metadata?.resourceVersion));
+      }
+      const tooOld = await openWatch(small, `${CM_PATH}?watch=true&resourceVersion=${rvs[0]}`);
+      await tooOld.ended;
+      expect(tooOld.events.map((e) => [e.type, e.object.code])).toEqual([['ERROR', 410]]);
+      // The last three events (h3, h4, h5) are kept: from h2's RV they all replay.
+      const replay = await openWatch(
+        small,
+        `${CM_PATH}?watch=true&resourceVersion=${rvs[1]}&timeoutSeconds=1`,
+      );
+      await replay.ended;
+      expect(types(replay.events)).toEqual(['ADDED h3', 'ADDED h4', 'ADDED h5']);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('ends streams on dropWatches and at timeoutSeconds; sendInitialEvents ends with the marker bookmark', async () => {
     const a = await openWatch(api, `${NP_PATH}?watch=true`);
     const b = await openWatch(api, '/api/v1/configmaps?watch=true');
