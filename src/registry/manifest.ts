@@ -160,7 +160,19 @@ function isDescriptor(value: unknown): value is Descriptor {
     typeof d.digest === 'string' &&
     typeof d.size === 'number' &&
     Number.isSafeInteger(d.size) &&
-    d.size >= 0
+    d.size >= 0 &&
+    (d.platform === undefined || isPlatform(d.platform))
+  );
+}
+
+/** The OCI spec requires os and architecture strings; platform selection reads them as such. */
+function isPlatform(value: unknown): value is Platform {
+  if (typeof value !== 'object' || value === null) return false;
+  const p = value as Record<string, unknown>;
+  return (
+    typeof p.os === 'string' &&
+    typeof p.architecture === 'string' &&
+    (p.variant === undefined || typeof p.variant === 'string')
   );
 }
 

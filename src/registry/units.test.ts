@@ -214,6 +214,18 @@ describe('manifests', () => {
     expect(() => parseManifest(Buffer.from('{'), OCI_MANIFEST, where)).toThrow(/not valid JSON/);
   });
 
+  it('refuses an index entry whose platform lacks string os and architecture', () => {
+    const entry = { mediaType: OCI_MANIFEST, digest: `sha256:${'a'.repeat(64)}`, size: 1 };
+    const index = (platform: unknown) =>
+      Buffer.from(JSON.stringify({ schemaVersion: 2, manifests: [{ ...entry, platform }] }));
+    for (const platform of [{}, { os: 'linux' }, { os: 'linux', architecture: 7 }, 'linux', null])
+      expect(() => parseManifest(index(platform), OCI_INDEX, where)).toThrow(
+        /index without a valid manifests\[\] list/,
+      );
+    const good = { os: 'linux', architecture: 'amd64', variant: 'v1' };
+    expect(parseManifest(index(good), OCI_INDEX, where).mediaType).toBe(OCI_INDEX);
+  });
+
   it('selects platforms with architecture aliases and variants', () => {
     const d = (architecture: string, variant?: string, os = 'linux') => ({
       mediaType: OCI_MANIFEST,
