@@ -1,6 +1,7 @@
 // Reads a StreamPolicy file: YAML, checked against schemas/streampolicy.schema.json, with the
 // defaults of DESIGN.md's table filled in. Every problem is reported at once in a PolicyError.
 import { isScalar, LineCounter, parseAllDocuments, type Document } from 'yaml';
+import { flowNestingExceeded, MAX_FLOW_NESTING } from '../k8s/nesting.js';
 import { isObject } from '../k8s/objects.js';
 import { DEFAULT_ACTIONS, DEFAULT_RHEL10_MINIMUM } from './defaults.js';
 import { PolicyError } from './errors.js';
@@ -56,6 +57,12 @@ function tooLarge(source: string): PolicyError {
 }
 
 function readYaml(text: string, file: string): { value: unknown; problems: string[] } {
+  const deep = flowNestingExceeded(text);
+  if (deep !== undefined) {
+    throw new PolicyError([
+      `${file}: nested more than ${MAX_FLOW_NESTING} levels deep at offset ${deep}; is this a policy file?`,
+    ]);
+  }
   const lines = new LineCounter();
   const body = text.startsWith('\uFEFF') ? text.slice(1) : text;
   // Duplicate keys are found by structureProblems, which can name the key's path.

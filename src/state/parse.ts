@@ -3,6 +3,7 @@
 // rebuilt as plain JSON data: no YAML-only types, no shared or cyclic aliases, no `__proto__`.
 
 import { parseAllDocuments, type YAMLError } from 'yaml';
+import { flowNestingExceeded, MAX_FLOW_NESTING } from '../k8s/nesting.js';
 import { isObject, type KubeObject } from '../k8s/objects.js';
 import { StateError } from './errors.js';
 import { recordSource, type ObjectSource } from './source.js';
@@ -38,6 +39,13 @@ export function parseManifestBytes(bytes: Uint8Array, source: string): KubeObjec
  * with `items`) is unwrapped into its items. Throws only StateError.
  */
 export function parseManifests(text: string, source: string): KubeObject[] {
+  const deep = flowNestingExceeded(text);
+  if (deep !== undefined) {
+    throw new StateError(
+      source,
+      `nested more than ${MAX_FLOW_NESTING} levels deep at offset ${deep}; no Kubernetes object is`,
+    );
+  }
   try {
     const out: KubeObject[] = [];
     parseAllDocuments(text, YAML_OPTIONS).forEach((doc, index) => {
