@@ -62,14 +62,15 @@ export async function runProperty(
       skipAllAfterTimeLimit: run.timeLimitMs,
     });
   } catch (err) {
-    // Counterexamples may hold megabytes of generated text: keep the report readable.
+    // Counterexamples may hold megabytes of generated text: report a bounded message and the
+    // failure's own stack, without chaining the full error (test runners choke on printing it).
     const full = err instanceof Error ? err.message : String(err);
     const message = full.length > 4000 ? `${full.slice(0, 4000)}… (${full.length} chars)` : full;
+    const cause = (err as { cause?: unknown }).cause;
+    const stack =
+      cause instanceof Error ? (cause.stack ?? '').split('\n').slice(0, 12).join('\n') : '';
     throw new Error(
-      `fuzz ${name} failed (seed ${run.seed}, ${outcomes.total} cases run)\n${message}`,
-      {
-        cause: err,
-      },
+      `fuzz ${name} failed (seed ${run.seed}, ${outcomes.total} cases run)\n${message}\n${stack.slice(0, 4000)}`,
     );
   }
   const seconds = (performance.now() - started) / 1000;
