@@ -247,6 +247,21 @@ export class HttpTransport {
     }
   }
 
+  /**
+   * A request slot, taken only while `host` is not paused. Requests queued for a slot passed
+   * {@link waitForHost} before a 429 paused the host; without this check they would all be sent
+   * during the pause. The slot is given back while waiting, so other hosts are not held up.
+   */
+  private async slotFor(host: string, signal: AbortSignal | undefined): Promise<() => void> {
+    for (;;) {
+      const release = await this.semaphore.acquire();
+      const until = this.pausedUntil.get(host);
+      if (until === undefined || until <= Date.now()) return release;
+      release();
+      await this.waitForHost(host, signal);
+    }
+  }
+
   private async once<T>(
     spec: RequestSpec,
     authorization: string | undefined,
@@ -265,7 +280,7 @@ export class HttpTransport {
       if (authorization !== undefined && new URL(url).origin === origin) {
         headers.authorization = authorization;
       }
-      const release = await this.semaphore.acquire();
+      const release = await this.slotFor(new URL(url).host, spec.signal);
       let res: Awaited<ReturnType<typeof undiciRequest>>;
       try {
         this.counts[spec.kind]++;

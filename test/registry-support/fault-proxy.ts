@@ -28,7 +28,13 @@ export type Fault =
   /** Hold the request `ms` before forwarding (to trip timeouts, or to overlap requests). */
   | { kind: 'delay'; ms: number }
   /** Answer `status` (default 307) with `Location: <location>`. */
-  | { kind: 'redirect'; location: string; status?: number };
+  | { kind: 'redirect'; location: string; status?: number }
+  /** Forward the headers, then the body `chunkBytes` at a time, one chunk every `everyMs` (a slow link). */
+  | { kind: 'trickle'; chunkBytes: number; everyMs: number }
+  /** Forward the headers and `bytes` of the body, then send nothing more, keeping the connection open. */
+  | { kind: 'stall'; bytes: number }
+  /** Forward untouched (after `delayMs`, if given), once `run` has been called (to change the world at a chosen request). */
+  | { kind: 'tap'; run: (record: ProxyRecord) => void; delayMs?: number };
 
 export interface FaultRule {
   method?: string;
@@ -47,6 +53,8 @@ export interface ProxyRecord {
   bytesSent: number;
   /** Whether the request carried an Authorization header (its value is never kept). */
   authorization: boolean;
+  /** When the request arrived (ms since the epoch). */
+  at: number;
 }
 
 export interface FaultProxy {
@@ -97,6 +105,7 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
       fault: fault?.kind,
       bytesSent: 0,
       authorization: req.headers.authorization !== undefined,
+      at: Date.now(),
     };
     requests.push(record);
 
@@ -139,7 +148,10 @@ export async function startFaultProxy(upstreamPort: number): Promise<FaultProxy>
       upstream.on('error', () => req.socket.destroy());
       req.pipe(upstream);
     };
+    if (fault?.kind === 'tap') fault.run(record);
     if (fault?.kind === 'delay') setTimeout(forward, fault.ms);
+    else if (fault?.kind === 'tap' && fault.delayMs !== undefined)
+      setTimeout(forward, fault.delayMs);
     else forward();
   };
 
@@ -178,7 +190,12 @@ function respond(
   const status = upRes.statusCode ?? 502;
   record.status = status;
   const headers: IncomingHttpHeaders = { ...upRes.headers };
-  if (fault === undefined || fault.kind === 'delay' || fault.kind === 'redirect') {
+  if (
+    fault === undefined ||
+    fault.kind === 'delay' ||
+    fault.kind === 'redirect' ||
+    fault.kind === 'tap'
+  ) {
     res.writeHead(status, headers);
     upRes.on('data', (chunk: Buffer) => {
       record.bytesSent += chunk.length;
@@ -204,9 +221,36 @@ function respond(
     upRes.on('end', () => res.socket?.destroy());
     return;
   }
+  if (fault.kind === 'stall') {
+    res.writeHead(status, headers);
+    let left = fault.bytes;
+    upRes.on('data', (chunk: Buffer) => {
+      const part = chunk.subarray(0, Math.max(0, left));
+      left -= part.length;
+      record.bytesSent += part.length;
+      if (part.length > 0) res.write(part);
+    });
+    // The rest never comes; the connection stays open until the client (or close()) ends it.
+    return;
+  }
   const chunks: Buffer[] = [];
   upRes.on('data', (chunk: Buffer) => chunks.push(chunk));
   upRes.on('end', () => {
+    if (fault.kind === 'trickle') {
+      const body = Buffer.concat(chunks);
+      res.writeHead(status, headers);
+      let at = 0;
+      const next = () => {
+        if (res.destroyed) return;
+        const part = body.subarray(at, at + fault.chunkBytes);
+        at += part.length;
+        record.bytesSent += part.length;
+        if (at >= body.length) res.end(part);
+        else res.write(part, () => setTimeout(next, fault.everyMs));
+      };
+      next();
+      return;
+    }
     let body: Buffer = Buffer.concat(chunks);
     delete headers['transfer-encoding'];
     if (fault.kind === 'short') {
