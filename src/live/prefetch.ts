@@ -29,8 +29,8 @@ interface Wanted {
 
 export class Prefetcher {
   readonly #options: PrefetchOptions;
-  /** Pull secrets read so far, by `namespace/name`. */
-  readonly #secrets = new Map<string, PullSecret>();
+  /** Pull secrets read so far, by `namespace/name`; null: looked for, not usable. */
+  readonly #secrets = new Map<string, PullSecret | null>();
   /** `pullspec` + secret key pairs already started from the informers. */
   readonly #started = new Set<string>();
   /** Secret reads in flight, by `namespace/name`. */
@@ -64,7 +64,7 @@ export class Prefetcher {
       const forgotten = status === 'unknown' && !this.#starting.has(wanted.pullspec);
       if (this.#started.has(id) && !forgotten) {
         if (status === 'fetched') {
-          const pullSecret = secret ? this.#secrets.get(secret) : undefined;
+          const pullSecret = (secret && this.#secrets.get(secret)) || undefined;
           this.#options.fetched?.(wanted.pullspec, wanted.hostedCluster, pullSecret);
         }
         continue;
@@ -92,9 +92,10 @@ export class Prefetcher {
     if (status === 'unknown') {
       const starting = this.#starting.get(pullspec);
       if (starting) return starting.then(() => releases.whenFetched(pullspec));
+      // A pull secret not looked for yet would take an API call: leave it to the informers.
       const key = secretKey(hostedCluster);
-      const secret = key ? this.#secrets.get(key) : undefined;
-      if (key && secret === undefined) return undefined;
+      if (key && !this.#secrets.has(key)) return undefined;
+      const secret = (key && this.#secrets.get(key)) || undefined;
       releases.prefetch(pullspec, secret);
       this.#afterFetch({ pullspec, hostedCluster }, secret);
     }
@@ -109,6 +110,7 @@ export class Prefetcher {
         secret = await this.#readSecret(key);
       } catch (err) {
         // Public registries still answer; a private one fails the fetch, which is reported.
+        this.#secrets.set(key, null);
         logger.warn(
           { secret: key, release: wanted.pullspec, err: (err as Error).message },
           'pull secret not readable; fetching the release without credentials',

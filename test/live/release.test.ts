@@ -67,11 +67,11 @@ afterAll(async () => {
 });
 
 /** A CREATE of a pool on the payload's release (rhel-10: 5.0 and crun) in cluster `example`. */
-async function createPool(uid: string) {
+async function createPool(uid: string, release = payload.release.pullspec) {
   const body = JSON.parse(exampleReview('nodepool-create.json', uid)) as {
     request: { object: { spec: { release: { image: string } } } };
   };
-  body.request.object.spec.release.image = payload.release.pullspec;
+  body.request.object.spec.release.image = release;
   const reply = await server.client.post('/validate', JSON.stringify(body));
   expect(reply.status).toBe(200);
   return (JSON.parse(reply.body) as AdmissionResponseJson).response;
@@ -139,5 +139,14 @@ describe('release data and mirrors, live', () => {
     });
     expect(rules(allowed)).not.toContain('mirrored');
     expect(rules(allowed)).not.toContain('catalog');
+  });
+
+  it('makes a request for a release nobody asked for yet wait for its data', async () => {
+    // The same release by digest: a pullspec the cluster has never shown.
+    const byDigest = `${registry.host}/openshift-release-dev/ocp-release@${payload.release.digest}`;
+    const first = await createPool('by-digest', byDigest);
+    expect(rules(first)).not.toContain('catalog');
+    expect(rules(first)).not.toContain('context');
+    expect(first.allowed).toBe(true);
   });
 });
