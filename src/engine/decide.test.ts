@@ -554,4 +554,28 @@ describe('objects with fields of the wrong type', () => {
     const d = decide(request('UPDATE', odd, pool), world(), 'validate');
     expect(d.allowed).toBe(true);
   });
+
+  it('reads mirror sources from state objects whose lists are not lists', () => {
+    const policy = { ...defaultPolicy(), disconnected: 'true' as const };
+    const hc = hostedCluster({ imageContentSources: { source: 'quay.io' } } as never);
+    const idms = {
+      apiVersion: 'config.openshift.io/v1',
+      kind: 'ImageDigestMirrorSet',
+      metadata: { name: 'odd' },
+      spec: { imageDigestMirrors: { source: 'quay.io', mirrors: ['m.example/q'] } },
+    };
+    const d = decide(request('CREATE', nodePool()), world([hc, idms], policy), 'validate');
+    expect(d.findings.map((f) => f.rule)).toContain('mirrored');
+  });
+
+  it('reports an unknown HostedCluster when spec.clusterName is a deeply nested list', () => {
+    let clusterName: unknown = 'x';
+    for (let i = 0; i < 50_000; i++) clusterName = [clusterName];
+    const pool = nodePool();
+    const odd = { ...pool, spec: { ...pool.spec, clusterName } } as unknown as typeof pool;
+    const d = decide(request('CREATE', odd), world(), 'validate');
+    expect(d.findings.map((f) => f.message)).toContainEqual(
+      expect.stringContaining('HostedCluster clusters/ is not known'),
+    );
+  });
 });

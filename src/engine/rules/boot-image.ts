@@ -2,7 +2,7 @@ import { lookupBootImage, type BootImageRequest } from '../../catalog/boot-image
 import { shorten } from '../text.js';
 import type { NodePoolPlatform } from '../../k8s/objects.js';
 import { bootImageStream } from '../stream.js';
-import type { PoolFacts } from '../facts.js';
+import { stringOrUndefined, type PoolFacts } from '../facts.js';
 import type { Observation, Rule } from './types.js';
 
 /**
@@ -133,7 +133,8 @@ function bootImageRequest(
 }
 
 function missingRegion(next: PoolFacts, platform: string): Observation {
-  const cluster = next.pool.spec?.clusterName ?? '';
+  // Only a string: another value would be stringified (a deeply nested list overflows the stack).
+  const cluster = stringOrUndefined(next.pool.spec?.clusterName) ?? '';
   const what = next.hostedCluster
     ? `HostedCluster ${next.namespace}/${cluster} has no ${platform} region`
     : `HostedCluster ${next.namespace}/${cluster} is not known`;

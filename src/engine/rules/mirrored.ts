@@ -60,10 +60,15 @@ export const mirrored: Rule = {
   },
 };
 
+/** State objects are checked for identity only: a field meant to be a list may be anything. */
+function listOf<T>(value: readonly T[] | undefined): readonly T[] {
+  return Array.isArray(value) ? value : [];
+}
+
 function imageContentSources(next: PoolFacts): MirrorSource[] {
   const sources: MirrorSource[] = [];
   const hc = next.hostedCluster;
-  for (const entry of hc?.spec?.imageContentSources ?? []) {
+  for (const entry of listOf(hc?.spec?.imageContentSources)) {
     if (typeof entry?.source === 'string' && (entry.mirrors?.length ?? 0) > 0) {
       sources.push({
         source: entry.source,
@@ -73,7 +78,7 @@ function imageContentSources(next: PoolFacts): MirrorSource[] {
   }
   const idms = [...mirrorSetsFromConfig(next.configMaps), ...next.view.imageDigestMirrorSets()];
   for (const set of idms) {
-    for (const entry of set.spec?.imageDigestMirrors ?? []) {
+    for (const entry of listOf(set.spec?.imageDigestMirrors)) {
       if (typeof entry?.source === 'string' && (entry.mirrors?.length ?? 0) > 0) {
         sources.push({ source: entry.source, from: `ImageDigestMirrorSet ${set.metadata?.name}` });
       }
