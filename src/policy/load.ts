@@ -70,6 +70,8 @@ function readYaml(text: string, file: string): { value: unknown; problems: strin
     lineCounter: lines,
     prettyErrors: false,
     uniqueKeys: false,
+    // Problems are reported as PolicyErrors, not as process warnings on stderr.
+    logLevel: 'error',
   });
   const syntax = [...docs].flatMap((doc) =>
     doc.errors.map((error) => {
