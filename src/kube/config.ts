@@ -1,6 +1,5 @@
 // Where the cluster is: a kubeconfig file or the Pod's service account. Every part of streamguard
 // that talks to the cluster loads its KubeConfig here, so the checks and messages are the same.
-import './node20-compat.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node';
 import { KubeConfigError } from './errors.js';

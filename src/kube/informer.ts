@@ -8,7 +8,6 @@
 //   they are stored, for lists and watch events alike;
 // - watches ask for bookmarks, so a quiet resource still advances its resourceVersion and a
 //   reconnect rarely needs a relist.
-import './node20-compat.js';
 import {
   ADD,
   DELETE,

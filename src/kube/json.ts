@@ -1,12 +1,13 @@
 // One JSON request to the API server with the kubeconfig's TLS settings and credentials (token,
-// client certificate, exec plugin) applied by the client library to node:https options. Unlike
-// src/kube/request.ts (GET, throws on any non-200), writes need the status back: 404 and 409 are
-// answers the certificate code acts on, not failures. node:https rather than the library's fetch:
-// the undici that fetch bundles needs a newer Node.js than the one streamguard supports.
+// client certificate, exec plugin) applied by the client library to node:https options: the
+// project's one HTTP path to the API server besides the library's watches. The status comes back
+// as an answer (404 and 409 are what create-if-absent and optimistic updates act on); getJson in
+// request.ts turns anything but 200 into an error. Raw JSON rather than the generated API classes,
+// which turn objects into model instances that differ from what a watch delivers.
 import { request, type RequestOptions } from 'node:https';
 import type { KubeConfig } from '@kubernetes/client-node';
-import { serverOf } from '../../kube/config.js';
-import { KubeError } from '../../kube/errors.js';
+import { serverOf } from './config.js';
+import { KubeError } from './errors.js';
 
 export interface KubeAnswer {
   status: number;
@@ -16,6 +17,7 @@ export interface KubeAnswer {
 
 export type Method = 'GET' | 'POST' | 'PUT';
 
+/** Writes and single reads; a server that takes longer is treated as down. */
 const TIMEOUT_MS = 15_000;
 
 /** Sends `body` as JSON; a transport failure (refused, TLS, timeout) throws a KubeError. */
@@ -25,6 +27,7 @@ export async function kubeJson(
   path: string,
   what: string,
   body?: unknown,
+  timeoutMs = TIMEOUT_MS,
 ): Promise<KubeAnswer> {
   const server = serverOf(kc);
   const url = new URL(`${server.replace(/\/$/, '')}${path}`);
@@ -37,7 +40,7 @@ export async function kubeJson(
         ? {}
         : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(payload) }),
     },
-    timeout: TIMEOUT_MS,
+    timeout: timeoutMs,
     minVersion: 'TLSv1.2',
   };
   try {
@@ -54,9 +57,13 @@ export async function kubeJson(
         resolve({ status: res.statusCode ?? 0, body: parse(Buffer.concat(chunks).toString()) }),
       );
     });
-    req.on('timeout', () => req.destroy(new Error(`no answer within ${TIMEOUT_MS} ms`)));
+    let timedOut = false;
+    req.on('timeout', () => {
+      timedOut = true;
+      req.destroy();
+    });
     req.on('error', (err: NodeJS.ErrnoException) =>
-      reject(new KubeError(server, what, `cannot connect: ${err.code ?? err.message}`)),
+      reject(new KubeError(server, what, timedOut ? 'no answer in time' : transportProblem(err))),
     );
     req.end(payload);
   });
@@ -72,6 +79,12 @@ export function unexpected(kc: KubeConfig, what: string, answer: KubeAnswer): Ku
 /** Worth another try: throttled, server-side trouble, or a timeout. */
 export function transient(status: number | undefined): boolean {
   return status === undefined || status === 429 || status >= 500 || status === 408;
+}
+
+/** Connection-level causes: refused, DNS, TLS. */
+function transportProblem(err: NodeJS.ErrnoException): string {
+  if (err.code) return `cannot connect: ${err.code}${err.message ? ` (${err.message})` : ''}`;
+  return `cannot connect: ${err.message}`;
 }
 
 function parse(text: string): unknown {

@@ -8,7 +8,7 @@ import { X509Certificate } from 'node:crypto';
 import type { KubeConfig } from '@kubernetes/client-node';
 import type { Logger } from '../../server/logger.js';
 import { backoffMs, sleep } from './backoff.js';
-import { kubeJson, transient, unexpected } from './kube-json.js';
+import { kubeJson, transient, unexpected } from '../../kube/json.js';
 
 export const WEBHOOK_KINDS = ['validating', 'mutating'] as const;
 export type WebhookKind = (typeof WEBHOOK_KINDS)[number];

@@ -5,7 +5,7 @@
 import { KubeError } from '../../kube/errors.js';
 import type { Logger } from '../../server/logger.js';
 import { backoffMs, sleep } from './backoff.js';
-import { transient } from './kube-json.js';
+import { transient } from '../../kube/json.js';
 import { planTlsSecret, type Lifetimes, type Step, type TlsPlan } from './plan.js';
 import type { TlsSecretData } from './secret-data.js';
 import type { TlsSecretStore } from './secret-store.js';

@@ -3,7 +3,7 @@
 import type { KubeConfig } from '@kubernetes/client-node';
 import { KubeError } from '../../kube/errors.js';
 import { serverOf } from '../../kube/config.js';
-import { kubeJson, unexpected } from './kube-json.js';
+import { kubeJson, unexpected } from '../../kube/json.js';
 import { CA_CRT, CA_KEY, TLS_CRT, TLS_KEY, type TlsSecretData } from './secret-data.js';
 
 const KEYS = [TLS_CRT, TLS_KEY, CA_CRT, CA_KEY] as const;
