@@ -3,6 +3,12 @@
 // namespaces/{ns}/, and their collection without it for all namespaces; `/status` for types with a
 // status subresource. Answers are JSON; errors are Status objects with their code.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import {
+  runWebhooks,
+  type AdmissionOptions,
+  type AdmissionRecord,
+  type Operation,
+} from './admission.js';
 import { objectBody, parseBody } from './body.js';
 import * as discovery from './discovery.js';
 import { list, listOf, matcher, present, type Target } from './list.js';
@@ -15,19 +21,22 @@ import { columnsFor, table, TABLE_V1, wantsTable } from './table.js';
 import type { WatchHub } from './watch.js';
 
 export interface RouteContext {
+  /** Set when the server calls admission webhooks. */
+  admission?: AdmissionOptions;
+  admissionLog: AdmissionRecord[];
   store: Store;
   hub: WatchHub;
   serverAddress: string;
   aggregatedDiscovery: boolean;
 }
 
-export function route(
+export async function route(
   ctx: RouteContext,
   req: IncomingMessage,
   res: ServerResponse,
   url: URL,
   body: Buffer,
-): void {
+): Promise<void> {
   const parts = url.pathname
     .split('/')
     .filter((p) => p !== '')
@@ -147,7 +156,9 @@ export function route(
     }
     if (method === 'POST' && (namespace !== undefined || !type.namespaced)) {
       const obj = objectBody(req, body, target);
-      const created = ctx.store.create(type, obj, write);
+      const created = await admitted(ctx, target, 'CREATE', obj, null, write, (o, dry) =>
+        ctx.store.create(type, o, { ...write, dryRun: dry }),
+      );
       return json(res, 201, present(created, target));
     }
     if (method === 'DELETE' && (namespace !== undefined || !type.namespaced)) {
@@ -182,7 +193,10 @@ export function route(
         `the name of the object (${String(metadataOf(obj).name)}) does not match the name on the URL (${name})`,
       );
     }
-    const updated = ctx.store.update(type, obj, { ...write, ...sub(target) });
+    const old = ctx.store.get(type, ns, name);
+    const updated = await admitted(ctx, target, 'UPDATE', obj, old, write, (o, dry) =>
+      ctx.store.update(type, o, { ...write, ...sub(target), dryRun: dry }),
+    );
     return json(res, 200, present(updated, target));
   }
   if (method === 'PATCH') {
@@ -202,13 +216,9 @@ export function route(
     }
     meta.name = name;
     if (type.namespaced) meta.namespace = ns;
-    const updated = ctx.store.update(
-      type,
-      { ...patched, apiVersion: current.apiVersion, kind: type.kind },
-      {
-        ...write,
-        ...sub(target),
-      },
+    const candidate = { ...patched, apiVersion: current.apiVersion, kind: type.kind };
+    const updated = await admitted(ctx, target, 'UPDATE', candidate, current, write, (o, dry) =>
+      ctx.store.update(type, o, { ...write, ...sub(target), dryRun: dry }),
     );
     return json(res, 200, present(updated, target));
   }
@@ -216,6 +226,18 @@ export function route(
     const options = body.length === 0 ? {} : parseBody(req, body);
     const preconditions = isRecord(options.preconditions) ? options.preconditions : {};
     const optionDryRun = Array.isArray(options.dryRun) && options.dryRun.includes('All');
+    if (ctx.admission) {
+      const current = ctx.store.get(type, ns, name);
+      await admitted(
+        ctx,
+        target,
+        'DELETE',
+        null,
+        current,
+        { ...write, dryRun: write.dryRun || optionDryRun },
+        () => current,
+      );
+    }
     const result = ctx.store.delete(type, ns, name, {
       ...write,
       dryRun: write.dryRun || optionDryRun,
@@ -243,6 +265,67 @@ export function route(
     return json(res, 200, success);
   }
   throw methodNotAllowed();
+}
+
+/**
+ * A write through admission when the server calls webhooks: mutating webhooks, then `commit` as
+ * a dry run (defaults, validation), validating webhooks on that result, then `commit` for real.
+ * Webhook configurations themselves never go through webhooks, as on the real server.
+ */
+async function admitted(
+  ctx: RouteContext,
+  target: Target,
+  operation: Operation,
+  object: KubeObject | null,
+  oldObject: KubeObject | null,
+  write: { dryRun: boolean; warnings: string[] },
+  commit: (obj: KubeObject, dryRun: boolean) => KubeObject,
+): Promise<KubeObject> {
+  const { type } = target;
+  if (!ctx.admission || type.group === 'admissionregistration.k8s.io') {
+    return commit(object ?? (oldObject as KubeObject), write.dryRun);
+  }
+  const meta = (object ?? oldObject)?.metadata ?? {};
+  const namespace = type.namespaced ? String(meta.namespace ?? target.namespace ?? '') : '';
+  const nsType = ctx.store.registry.byKind('v1', 'Namespace');
+  const namespaceLabels = type.namespaced
+    ? ((ctx.store.list(nsType, undefined).find((n) => n.metadata?.name === namespace)?.metadata
+        ?.labels ?? {}) as Record<string, string>)
+    : undefined;
+  const call = {
+    type,
+    version: target.version,
+    subresource: target.subresource,
+    operation,
+    namespace,
+    name: String(meta.name ?? ''),
+    object,
+    oldObject,
+    dryRun: write.dryRun,
+    namespaceLabels,
+  };
+  const configs = (kind: string) =>
+    ctx.store.list(ctx.store.registry.byKind('admissionregistration.k8s.io/v1', kind), undefined);
+  const mutated = await runWebhooks(
+    configs('MutatingWebhookConfiguration'),
+    true,
+    call,
+    ctx.admission,
+    write.warnings,
+    ctx.admissionLog,
+  );
+  const final = operation === 'DELETE' ? null : commit(mutated ?? (oldObject as KubeObject), true);
+  await runWebhooks(
+    configs('ValidatingWebhookConfiguration'),
+    false,
+    { ...call, object: final },
+    ctx.admission,
+    write.warnings,
+    ctx.admissionLog,
+  );
+  return operation === 'DELETE'
+    ? (oldObject as KubeObject)
+    : commit(mutated ?? (oldObject as KubeObject), write.dryRun);
 }
 
 /** The Table columns of the target's type and version. */

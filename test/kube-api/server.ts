@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { createCertificateAuthority, issueServingCertificate } from '../../src/tls/self-signed.js';
 import { yamlObjects } from './fixtures.js';
+import type { AdmissionOptions, AdmissionRecord } from './admission.js';
 import type { KubeObject, ObjectInput } from './resources.js';
 import { route } from './routes.js';
 import { ApiError, asStatus, failure, unauthorized, type Status } from './status.js';
@@ -19,6 +20,7 @@ import { Store } from './store.js';
 import { WatchHub } from './watch.js';
 
 export type { KubeObject, ObjectInput } from './resources.js';
+export type { AdmissionOptions, AdmissionRecord, ServiceRef } from './admission.js';
 
 export interface KubeApiOptions {
   /** CRDs to serve: YAML text (one or more documents) or CRD objects. */
@@ -40,6 +42,12 @@ export interface KubeApiOptions {
    * as the real server does. Default true. Direct store access is never validated.
    */
   validation?: boolean;
+  /**
+   * Call the admission webhooks registered in the store (Mutating/ValidatingWebhookConfigurations)
+   * on API writes, as the real server does. Off unless given; `resolveService` maps a webhook's
+   * clientConfig.service to a loopback URL. Webhooks are only ever called on loopback.
+   */
+  admission?: AdmissionOptions;
   /** Where the kubeconfig is written. Default: a new temporary directory, removed by close(). */
   dir?: string;
 }
@@ -82,6 +90,8 @@ export interface KubeApi {
   kubeconfigPath: string;
   /** Every request after authentication succeeded or failed, oldest first. */
   requests: RequestRecord[];
+  /** Every admission webhook call (with `admission` on), oldest first. */
+  admissionCalls: AdmissionRecord[];
   /** The global resourceVersion (the last write's). */
   resourceVersion(): string;
   /** Store access without HTTP or admission rules (status and missing namespaces allowed). */
@@ -116,6 +126,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
   const hub = new WatchHub(store, bookmarkIntervalMs);
   const requests: RequestRecord[] = [];
   const faults: { remaining: number; fault: Fault }[] = [];
+  const admissionLog: AdmissionRecord[] = [];
 
   const direct = { api: false };
   for (const name of options.namespaces ?? ['default', 'kube-system', 'kube-public']) {
@@ -145,6 +156,8 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
       return serverAddress;
     },
     aggregatedDiscovery: options.aggregatedDiscovery ?? true,
+    ...(options.admission ? { admission: options.admission } : {}),
+    admissionLog,
   };
   const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const url = new URL(req.url ?? '/', 'https://127.0.0.1');
@@ -236,6 +249,7 @@ export async function startKubeApi(options: KubeApiOptions = {}): Promise<KubeAp
     kubeconfig,
     kubeconfigPath,
     requests,
+    admissionCalls: admissionLog,
     resourceVersion: () => String(store.resourceVersion),
     create: (obj) =>
       shown(store.create(typeOf(obj), withKind(obj), direct), String(obj.apiVersion)),

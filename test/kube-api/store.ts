@@ -157,6 +157,7 @@ export class Store {
     for (const field of ['deletionTimestamp', 'deletionGracePeriodSeconds', 'managedFields']) {
       Reflect.deleteProperty(meta, field);
     }
+    labelNamespace(type, obj);
     meta.uid = randomUUID();
     meta.creationTimestamp = timestamp();
     if (type.generation) meta.generation = 1;
@@ -216,6 +217,7 @@ export class Store {
         else next.status = structuredClone(existing.status);
       }
       normalizeSecret(type, next);
+      labelNamespace(type, next);
       const nextMeta = metadataOf(next);
       for (const field of [
         'uid',
@@ -492,6 +494,16 @@ function finalizers(obj: KubeObject): unknown[] {
 function specOf(obj: KubeObject, type: ResourceType): string {
   const { metadata: _m, status, ...rest } = obj;
   return JSON.stringify(type.statusSubresource ? rest : { ...rest, status });
+}
+
+/** Namespaces always carry their name as a label (set by the namespace strategy since 1.21). */
+function labelNamespace(type: ResourceType, obj: KubeObject): void {
+  if (type.group !== '' || type.plural !== 'namespaces') return;
+  const meta = metadataOf(obj);
+  meta.labels = {
+    ...(isRecord(meta.labels) ? meta.labels : {}),
+    'kubernetes.io/metadata.name': String(meta.name),
+  };
 }
 
 /** Secrets default to type Opaque and store stringData base64-encoded into data, as the Secret strategy does. */
