@@ -102,6 +102,8 @@ describe('admission webhooks through the API server', () => {
       code: 0,
       stdout: 'nodepool.hypershift.openshift.io/gpu created\n',
     });
+    // The webhook's warning reaches kubectl through the API server's Warning header.
+    expect(res.stderr).toMatch(/^Warning: \[pin-on-create\] /);
     const stored = api.get({ ...NP, namespace: 'clusters', name: 'gpu' });
     expect(stored?.spec).toMatchObject({ osImageStream: { name: 'rhel-10' } });
     expect(calls('gpu').map((c) => `${c.webhook} ${c.operation} ${c.outcome}`)).toEqual([
