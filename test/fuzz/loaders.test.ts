@@ -5,23 +5,23 @@ import { fuzzPolicy } from './policy.js';
 import { fuzzState } from './state.js';
 import { ciRun, formatReport } from './support/run.js';
 
-it('policy files load or fail with a PolicyError naming the file (1,000 cases)', async () => {
-  const report = await fuzzPolicy(ciRun(1_000));
-  console.log(formatReport(report));
-  expect(report.outcomes.loaded).toBeGreaterThan(20);
-  expect(report.outcomes.PolicyError).toBeGreaterThan(200);
-}, 120_000);
-
-it('boot image metadata parses or fails with a CatalogError naming where (1,000 cases)', async () => {
-  const report = await fuzzMetadata(ciRun(1_000));
+it('policy files load or fail with a PolicyError naming the file (3,000 cases)', async () => {
+  const report = await fuzzPolicy(ciRun(3_000));
   console.log(formatReport(report));
   expect(report.outcomes.loaded).toBeGreaterThan(100);
-  expect(report.outcomes.CatalogError).toBeGreaterThan(100);
+  expect(report.outcomes.PolicyError).toBeGreaterThan(1_000);
 }, 120_000);
 
-it('state directories load or fail with a StateError naming the file (300 cases)', async () => {
-  const report = await fuzzState(ciRun(300));
+it('boot image metadata parses or fails with a CatalogError naming where (3,000 cases)', async () => {
+  const report = await fuzzMetadata(ciRun(3_000));
   console.log(formatReport(report));
-  expect(report.outcomes.loaded).toBeGreaterThan(30);
-  expect(report.outcomes.StateError).toBeGreaterThan(30);
+  expect(report.outcomes.loaded).toBeGreaterThan(100);
+  expect(report.outcomes.CatalogError).toBeGreaterThan(1_000);
+}, 120_000);
+
+it('state directories load or fail with a StateError naming the file (1,000 cases)', async () => {
+  const report = await fuzzState(ciRun(1_000));
+  console.log(formatReport(report));
+  expect(report.outcomes.loaded).toBeGreaterThan(100);
+  expect(report.outcomes.StateError).toBeGreaterThan(300);
 }, 120_000);
