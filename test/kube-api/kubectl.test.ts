@@ -116,6 +116,18 @@ describe('kubectl apply', () => {
     });
   });
 
+  it('cannot client-side apply the HostedCluster CRD: its last-applied annotation passes 256 KiB', async () => {
+    const crd = upstreamText('hypershift-hostedclusters-TechPreviewNoUpgrade.crd.yaml');
+    const res = await run('apply', '-f', await file('hc-crd.yaml', crd));
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(
+      'metadata.annotations: Too long: may not be more than 262144 bytes',
+    );
+    // `kubectl create` adds no annotation: it gets past that check and only finds the CRD served.
+    const created = await run('create', '-f', join(dir, 'hc-crd.yaml'));
+    expect(created.stderr).toContain('AlreadyExists');
+  });
+
   it('applies a built-in with a strategic merge patch computed from its compiled-in type', async () => {
     const vwc = (caBundle: string): KubeObject => ({
       apiVersion: 'admissionregistration.k8s.io/v1',

@@ -365,6 +365,13 @@ describe('writes', () => {
   });
 
   it('validates names, kinds and namespaces with the real error shapes', async () => {
+    const badLabel = await call(api, 'POST', CM_PATH, {
+      body: configMap('labelled', { team: 'not valid!' }),
+    });
+    expect(badLabel.body).toMatchObject({
+      code: 422,
+      details: { causes: [{ field: 'metadata.labels' }] },
+    });
     const bad = await call(api, 'POST', CM_PATH, { body: configMap('Not_Valid') });
     expect(bad.code).toBe(422);
     expect(bad.body).toMatchObject({

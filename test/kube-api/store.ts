@@ -133,6 +133,7 @@ export class Store {
     }
     const name = meta.name as string;
     this.checkName(type, name);
+    if (options.api) checkMeta(type, name, meta);
     const namespace = type.namespaced ? String(meta.namespace ?? '') : '';
     if (type.namespaced) {
       if (namespace === '') {
@@ -239,6 +240,7 @@ export class Store {
       }
     }
     metadataOf(next).resourceVersion = oldMeta.resourceVersion;
+    if (options.api) checkMeta(type, name, metadataOf(next));
     if (options.api)
       this.validateSchema(type, next, existing, {
         ...options,
@@ -494,6 +496,59 @@ function finalizers(obj: KubeObject): unknown[] {
 function specOf(obj: KubeObject, type: ResourceType): string {
   const { metadata: _m, status, ...rest } = obj;
   return JSON.stringify(type.statusSubresource ? rest : { ...rest, status });
+}
+
+const LABEL_VALUE = /^(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?$/;
+const QUALIFIED_NAME = /^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$/;
+const ANNOTATIONS_LIMIT = 262_144;
+
+/**
+ * ObjectMeta validation (apimachinery's ValidateObjectMeta): label keys and values, and at most
+ * 256 KiB of annotations in total, the limit a client-side `kubectl apply` of a large CRD hits
+ * through its last-applied-configuration annotation.
+ */
+function checkMeta(type: ResourceType, name: string, meta: Record<string, unknown>): void {
+  const errors: { field: string; reason: string; detail: string }[] = [];
+  const labels = isRecord(meta.labels) ? meta.labels : {};
+  for (const [key, value] of Object.entries(labels)) {
+    if (!qualifiedName(key)) {
+      errors.push({
+        field: 'metadata.labels',
+        reason: 'FieldValueInvalid',
+        detail: `Invalid value: ${JSON.stringify(key)}: name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+      });
+    }
+    const v = String(value);
+    if (v.length > 63 || !LABEL_VALUE.test(v)) {
+      errors.push({
+        field: 'metadata.labels',
+        reason: 'FieldValueInvalid',
+        detail: `Invalid value: ${JSON.stringify(v)}: a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character`,
+      });
+    }
+  }
+  const annotations = isRecord(meta.annotations) ? meta.annotations : {};
+  const size = Object.entries(annotations).reduce(
+    (n, [k, v]) => n + Buffer.byteLength(k) + Buffer.byteLength(String(v)),
+    0,
+  );
+  if (size > ANNOTATIONS_LIMIT) {
+    errors.push({
+      field: 'metadata.annotations',
+      reason: 'FieldValueTooLong',
+      detail: `Too long: may not be more than ${ANNOTATIONS_LIMIT} bytes`,
+    });
+  }
+  if (errors.length > 0) throw invalidFields(type.kind, type.group, name, errors);
+}
+
+/** A label key: an optional DNS-subdomain prefix and `/`, then a name of at most 63 characters. */
+function qualifiedName(key: string): boolean {
+  const parts = key.split('/');
+  if (parts.length > 2) return false;
+  const [prefix, local] = parts.length === 2 ? parts : [undefined, parts[0]];
+  if (prefix !== undefined && (prefix.length > 253 || !NAME.test(prefix))) return false;
+  return local !== undefined && local.length <= 63 && QUALIFIED_NAME.test(local);
 }
 
 /** Namespaces always carry their name as a label (set by the namespace strategy since 1.21). */
