@@ -1,12 +1,10 @@
 // Reads the manifests a check is asked about: files, directories (recursively) and stdin.
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { readFile, stat } from 'node:fs/promises';
+import { findManifestFiles } from '../fsutil/manifest-files.js';
 import { UsageError } from '../cli/exit.js';
 import { parseManifestBytes } from '../state/parse.js';
 import type { ManifestObject } from './evaluate.js';
 import type { KubeObject } from '../k8s/objects.js';
-
-const MANIFEST = /\.(ya?ml|json)$/i;
 
 export interface ManifestFile {
   /** The path as given (or found under a given directory); `-` for stdin. */
@@ -32,7 +30,8 @@ export async function manifestFiles(
         `${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`,
       );
     }
-    if (info.isDirectory()) files.push(...(await walk(path)));
+    if (info.isDirectory())
+      files.push(...(await findManifestFiles(path, (p, why) => new UsageError(`${p}: ${why}`))));
     else files.push(path);
   }
   const out: ManifestFile[] = [];
@@ -50,17 +49,4 @@ export function manifestObjects(files: readonly ManifestFile[]): ManifestObject[
       source: file.objects.length > 1 ? `${file.path}#${i + 1}` : file.path,
     })),
   );
-}
-
-async function walk(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const out: string[] = [];
-  for (const entry of entries) {
-    if (entry.name.startsWith('.')) continue;
-    const path = join(dir, entry.name);
-    if (entry.isDirectory()) out.push(...(await walk(path)));
-    else if (entry.isFile() && MANIFEST.test(entry.name)) out.push(path);
-  }
-  return out;
 }

@@ -123,9 +123,7 @@ describe('Argo CD example', () => {
       podSpec.volumes.some((v) => v.name === m.name && v.configMap?.name === input?.name),
     );
     // One invocation over every file of the mounted input, against the live cluster.
-    expect(command).toMatch(
-      new RegExp(`streamguard check --in-cluster ${mount?.mountPath}/\\*\\.yaml('|$)`),
-    );
+    expect(command).toBe(`streamguard check --in-cluster ${mount?.mountPath}`);
     for (const f of input?.files ?? []) expect(basename(f)).toMatch(/\.yaml$/);
   });
 

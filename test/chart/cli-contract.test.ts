@@ -78,9 +78,9 @@ describe('flags the Argo CD PreSync Job passes to `streamguard check`', () => {
       join(REPO, 'examples/argocd/nodepools-app/presync/check-job.yaml'),
       'utf8',
     );
-    const script = /exec streamguard check ([^']+)'/.exec(job)?.[1] ?? '';
-    const { opts, rest } = parse('check', script.split(/\s+/));
+    const command = /command: \[streamguard, check, ([^\]]+)\]/.exec(job)?.[1] ?? '';
+    const { opts, rest } = parse('check', command.split(/,\s*/));
     expect(opts.inCluster).toBe(true);
-    expect(rest).toEqual(['/input/*.yaml']);
+    expect(rest).toEqual(['/input']);
   });
 });

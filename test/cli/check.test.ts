@@ -1,6 +1,6 @@
 // `streamguard check`: the GitOps pre-merge check, from the real CLI.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -233,6 +233,29 @@ describe.concurrent('check exit codes and inputs', () => {
     const { pools } = textReport(result.stdout);
     expect(pools.get('clusters/workers-inplace')?.header).toMatch(/UPDATE .*: denied$/);
     expect(labels(pools.get('clusters/workers-inplace'))).toEqual(['DENY [no-downgrade]']);
+  });
+
+  it('reads a directory laid out as a mounted ConfigMap (files are symlinks into ..data)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'streamguard-mount-'));
+    try {
+      // What the kubelet writes: ..<timestamp>/ with the files, ..data → it, and one symlink per
+      // key at the mount root. Each file must be read once, through the root's symlink.
+      mkdirSync(join(dir, '..2026_11_22_00_00_00.1'));
+      writeFileSync(
+        join(dir, '..2026_11_22_00_00_00.1', 'workers-inplace.yaml'),
+        example('workers-inplace.yaml'),
+      );
+      symlinkSync('..2026_11_22_00_00_00.1', join(dir, '..data'));
+      symlinkSync(join('..data', 'workers-inplace.yaml'), join(dir, 'workers-inplace.yaml'));
+      const result = await runCli(['check', '--state', STATE, dir]);
+      expect(result.code).toBe(1);
+      const { pools, summary } = textReport(result.stdout);
+      expect([...pools.keys()]).toEqual(['clusters/workers-inplace']);
+      expect(labels(pools.get('clusters/workers-inplace'))).toEqual(['DENY [no-downgrade]']);
+      expect(summary).toBe('1 NodePool checked: 1 denied, 0 with warnings, 0 clean');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('puts a manifest without a namespace in the -n namespace', async () => {
