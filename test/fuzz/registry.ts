@@ -99,57 +99,61 @@ const caseArb: fc.Arbitrary<Case> = fc.record({
   ),
 });
 
-/** Builds the scripted answers for one case: a release image, one part of it broken. */
+function layerOf(docs: Record<FileKey, Json>, c: Case | undefined): Buffer {
+  const files: TarFile[] = (Object.keys(FILES) as FileKey[]).map((key) => ({
+    path: FILES[key],
+    contents: serialize(
+      c?.part === 'layer-file' && key === c.file ? mutate(docs[key], c.mutations) : docs[key],
+    ),
+  }));
+  let archive = tar([{ path: 'release-manifests/', contents: '', type: '5' }, ...files]);
+  if (c?.part === 'layer-tar') archive = mutateBytes(archive, c.damage);
+  const layer = gzip(archive);
+  return c?.part === 'layer-gzip' ? mutateBytes(layer, c.damage) : layer;
+}
+
+interface ManifestJson {
+  config: { digest: string; size: number };
+  layers: { digest: string; size: number }[];
+}
+
+/**
+ * Builds the scripted answers for one case: a release image with one part broken. The manifest
+ * names the pristine blobs; an honest case re-points it at the broken ones (so the bytes pass the
+ * digest checks and reach the parsers), a dishonest one serves the broken bytes under the
+ * pristine digests.
+ */
 function script(
   c: Case,
   docs: Record<FileKey, Json>,
   registry: ScriptedRegistry,
   tag: string,
 ): void {
-  const files: TarFile[] = (Object.keys(FILES) as FileKey[]).map((key) => ({
-    path: FILES[key],
-    contents: serialize(
-      c.part === 'layer-file' && key === c.file ? mutate(docs[key], c.mutations) : docs[key],
-    ),
-  }));
-  let archive = tar([{ path: 'release-manifests/', contents: '', type: '5' }, ...files]);
-  if (c.part === 'layer-tar') archive = mutateBytes(archive, c.damage);
-  let layer = gzip(archive);
-  if (c.part === 'layer-gzip') layer = mutateBytes(layer, c.damage);
-  const image = buildImage({ format: 'oci', layers: [layer] });
-  let config = image.config;
+  const pristine = buildImage({ format: 'oci', layers: [layerOf(docs, undefined)] });
+  const layer = layerOf(docs, c);
+  let config = pristine.config;
   if (c.part === 'config')
     config = Buffer.from(serialize(mutate(JSON.parse(config.toString()) as Json, c.mutations)));
-  let manifest = Buffer.from(image.manifest);
-  const descriptorOf = (json: {
-    config: { digest: string; size: number };
-    layers: { digest: string; size: number }[];
-  }) => {
-    if (c.honest) {
-      json.config.digest = sha256(config);
-      json.config.size = config.length;
-      const first = json.layers[0];
-      if (first) Object.assign(first, { digest: sha256(layer), size: layer.length });
-    }
-    return json;
-  };
-  manifest = Buffer.from(JSON.stringify(descriptorOf(JSON.parse(manifest.toString()))));
+  const json = JSON.parse(pristine.manifest.toString()) as ManifestJson;
+  const named = { config: json.config.digest, layer: json.layers[0]?.digest ?? '' };
+  if (c.honest) {
+    json.config = { ...json.config, digest: sha256(config), size: config.length };
+    json.layers = [
+      {
+        ...(json.layers[0] as ManifestJson['layers'][0]),
+        digest: sha256(layer),
+        size: layer.length,
+      },
+    ];
+    named.config = sha256(config);
+    named.layer = sha256(layer);
+  }
+  let manifest = Buffer.from(JSON.stringify(json));
   if (c.part === 'manifest')
-    manifest = Buffer.from(serialize(mutate(JSON.parse(manifest.toString()) as Json, c.mutations)));
+    manifest = Buffer.from(serialize(mutate(json as unknown as Json, c.mutations)));
   const digest = sha256(manifest);
-  const blobs = new Map<string, Buffer>([
-    [sha256(layer), layer],
-    [sha256(config), config],
-    // Not honest: the blobs are served under the digests the manifest names.
-    [
-      (JSON.parse(image.manifest.toString()) as { layers: { digest: string }[] }).layers[0]
-        ?.digest ?? '',
-      layer,
-    ],
-    [sha256(image.config), config],
-  ]);
-  registry.answers.clear();
-  const json = (body: Buffer, type: string, d = sha256(body)) => ({
+
+  const answer = (body: Buffer, type: string, d = sha256(body)) => ({
     status: 200,
     headers: {
       'Content-Type': c.contentType ?? type,
@@ -157,26 +161,29 @@ function script(
     },
     body,
   });
-  let top = json(manifest, image.mediaType, digest);
+  let top = answer(manifest, pristine.mediaType, digest);
   if (c.part === 'index') {
+    const child = { ...pristine, manifest, digest };
     const index = buildIndex('oci', [
-      { image: { ...image, manifest, digest }, platform: { os: 'linux', architecture: 'amd64' } },
+      { image: child, platform: { os: 'linux', architecture: 'amd64' } },
     ]);
-    const mutated = Buffer.from(
-      serialize(mutate(JSON.parse(index.bytes.toString()) as Json, c.mutations)),
-    );
-    top = json(mutated, index.mediaType);
+    const mutated = serialize(mutate(JSON.parse(index.bytes.toString()) as Json, c.mutations));
+    top = answer(Buffer.from(mutated), index.mediaType);
   }
   if (c.part === 'status') top = { ...top, status: c.status };
+  registry.answers.clear();
   registry.answers.set(`/v2/${REPO}/manifests/${tag}`, top);
-  registry.answers.set(`/v2/${REPO}/manifests/${digest}`, json(manifest, image.mediaType, digest));
-  for (const [d, body] of blobs) {
-    registry.answers.set(`/v2/${REPO}/blobs/${d}`, {
-      status: 200,
-      headers: { 'Content-Type': 'application/octet-stream' },
-      body,
-    });
-  }
+  registry.answers.set(
+    `/v2/${REPO}/manifests/${digest}`,
+    answer(manifest, pristine.mediaType, digest),
+  );
+  const blob = (body: Buffer) => ({
+    status: 200,
+    headers: { 'Content-Type': 'application/octet-stream' },
+    body,
+  });
+  registry.answers.set(`/v2/${REPO}/blobs/${named.layer}`, blob(layer));
+  registry.answers.set(`/v2/${REPO}/blobs/${named.config}`, blob(config));
 }
 
 /** A case that takes longer than this is a hang: the client's own timeouts are far below it. */

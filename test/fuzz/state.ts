@@ -41,10 +41,10 @@ interface SeedFile {
 }
 
 async function seedFiles(): Promise<SeedFile[]> {
-  const { loadStateDir: load } = await import('../../src/state/load.js');
   const files: SeedFile[] = [];
   for (const dir of SEEDS) {
-    for (const file of (await load(dir)).files) {
+    // The files the loader itself reads (it skips dotfiles and other extensions).
+    for (const file of (await loadStateDir(dir)).files) {
       const docs = parseAllDocuments(await readFile(file, 'utf8')).map((d) => d.toJS() as Json);
       files.push({ dir, path: relative(dir, file), docs });
     }
