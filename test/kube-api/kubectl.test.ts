@@ -228,6 +228,10 @@ describe('kubectl get, create, delete', () => {
       type: 'kubernetes.io/dockerconfigjson',
       data: { '.dockerconfigjson': Buffer.from('{}').toString('base64') },
     });
+    const ns = await run('create', 'namespace', 'made-by-kubectl');
+    expect(ns).toMatchObject({ code: 0, stdout: 'namespace/made-by-kubectl created\n' });
+    const made = api.get({ apiVersion: 'v1', kind: 'Namespace', name: 'made-by-kubectl' });
+    expect(made?.metadata?.labels).toEqual({ 'kubernetes.io/metadata.name': 'made-by-kubectl' });
 
     const got = await run(
       'get',
