@@ -112,6 +112,23 @@ describe('admission webhooks through the API server', () => {
     ]);
   });
 
+  it("passes the webhook's warnings to kubectl as they are, non-ASCII included (a release flip)", async () => {
+    const res = await run(
+      'patch',
+      'nodepool',
+      'workers-legacy',
+      '-n',
+      'clusters',
+      '--type=merge',
+      '-p',
+      JSON.stringify({
+        spec: { release: { image: 'quay.io/openshift-release-dev/ocp-release:5.0.0-ec.2-x86_64' } },
+      }),
+    );
+    expect(res.stdout).toBe('nodepool.hypershift.openshift.io/workers-legacy patched\n');
+    expect(res.stderr).toMatch(/^Warning: \[implicit-flip\] .*rhel-9 → rhel-10/m);
+  });
+
   it('sends ConfigMaps only when they have a config key (matchConditions), and denies adding runc', async () => {
     const plain = await run(
       'create',

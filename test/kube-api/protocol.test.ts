@@ -489,6 +489,13 @@ describe('custom resource schemas', () => {
       const created = await call(defaultSet, 'POST', NP_PATH, { body: pool });
       expect(created.code).toBe(201);
       expect(created.warnings).toEqual(['unknown field "spec.osImageStream"']);
+      // Warning texts travel as UTF-8 with only " and \ escaped, as the real server sends them.
+      const odd = {
+        ...samplePool('odd'),
+        spec: { ...(samplePool('odd').spec as object), 'ñ→"\\': 1 },
+      };
+      const oddly = await call(defaultSet, 'POST', NP_PATH, { body: odd });
+      expect(oddly.warnings).toEqual(['unknown field "spec.ñ→"\\"']);
       expect(created.body.spec).not.toHaveProperty('osImageStream');
     } finally {
       await defaultSet.close();

@@ -102,10 +102,7 @@ export async function route(
   const originalWriteHead = res.writeHead.bind(res);
   res.writeHead = ((...args: Parameters<ServerResponse['writeHead']>) => {
     if (warnings.length > 0) {
-      res.setHeader(
-        'Warning',
-        warnings.map((w) => `299 - ${JSON.stringify(w)}`),
-      );
+      res.setHeader('Warning', warnings.map(warningHeader));
     }
     return originalWriteHead(...args);
   }) as ServerResponse['writeHead'];
@@ -328,6 +325,15 @@ async function admitted(
     : commit(mutated ?? (oldObject as KubeObject), write.dryRun);
 }
 
+/**
+ * `299 - "text"`: a quoted-string (backslash before `"` and `\\`), sent as UTF-8 bytes as the
+ * real server does. Node takes header strings as latin1, so the UTF-8 bytes go in as latin1.
+ */
+function warningHeader(text: string): string {
+  const quoted = `"${text.replace(/[\\"]/g, (c) => `\\${c}`)}"`;
+  return Buffer.from(`299 - ${quoted}`, 'utf8').toString('latin1');
+}
+
 /** The Table columns of the target's type and version. */
 function columnsOf(store: Store, target: Target): ReturnType<typeof columnsFor> {
   const crdType = store.registry.byKind('apiextensions.k8s.io/v1', 'CustomResourceDefinition');
@@ -407,7 +413,9 @@ export function json(
   body: unknown,
   contentType = 'application/json',
 ): void {
-  const text = JSON.stringify(body);
-  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': Buffer.byteLength(text) });
-  res.end(text);
+  // A Buffer, not a string: Node then writes the header block as latin1 on its own, so Warning
+  // headers carry their UTF-8 bytes unchanged (with a string body it would re-encode them).
+  const bytes = Buffer.from(JSON.stringify(body), 'utf8');
+  res.writeHead(code, { 'Content-Type': contentType, 'Content-Length': bytes.length });
+  res.end(bytes);
 }

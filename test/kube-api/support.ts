@@ -50,6 +50,14 @@ export interface Answer {
   body: Record<string, unknown>;
 }
 
+/** A Warning header's text: UTF-8 bytes (read as latin1), `299 - "quoted-string"`. */
+function unquoteWarning(header: string): string {
+  const text = Buffer.from(header, 'latin1').toString('utf8');
+  const quoted = /^299 - "((?:[^"\\]|\\.)*)"$/.exec(text);
+  if (!quoted) throw new Error(`not a Warning header: ${text}`);
+  return (quoted[1] ?? '').replace(/\\(.)/g, '$1');
+}
+
 /** One HTTPS request to the server, trusting only its CA; the token unless `token: null`. */
 export async function call(
   api: KubeApi,
@@ -74,7 +82,7 @@ export async function call(
       code: res.statusCode,
       contentType: String(res.headers['content-type'] ?? ''),
       warnings: (Array.isArray(warning) ? warning : warning === undefined ? [] : [warning]).map(
-        (w) => JSON.parse(w.replace(/^299 - /, '')) as string,
+        unquoteWarning,
       ),
       body: text === '' ? {} : (JSON.parse(text) as Record<string, unknown>),
     };
