@@ -338,12 +338,13 @@ export function statusFor(
 }
 
 function sendStatus(res: ServerResponse, status: Status): void {
-  const text = JSON.stringify(status);
+  // As bytes, like every JSON answer: Node then leaves Warning header bytes as they are.
+  const bytes = Buffer.from(JSON.stringify(status), 'utf8');
   res.writeHead(status.code, {
     'Content-Type': 'application/json',
-    'Content-Length': Buffer.byteLength(text),
+    'Content-Length': bytes.length,
   });
-  res.end(text);
+  res.end(bytes);
 }
 
 function readBody(req: IncomingMessage): Promise<Buffer> {
