@@ -212,6 +212,49 @@ describe('client-node informer', () => {
   );
 });
 
+describe('client-node informer with a label selector', () => {
+  it('sees only matching objects, and an object leaving the selection as a delete', async () => {
+    const core = kc.makeApiClient(CoreV1Api);
+    const informer = makeInformer<KubernetesObject>(
+      kc,
+      '/api/v1/configmaps',
+      () => core.listConfigMapForAllNamespaces({ labelSelector: 'streamguard.io/watched=true' }),
+      'streamguard.io/watched=true',
+    );
+    const deleted: string[] = [];
+    informer.on('delete', (o) => deleted.push(String(o.metadata?.name)));
+    const cm = (name: string, watched: string) => ({
+      apiVersion: 'v1',
+      kind: 'ConfigMap',
+      metadata: { name, namespace: 'clusters', labels: { 'streamguard.io/watched': watched } },
+    });
+    api.create(cm('in', 'true'));
+    api.create(cm('out', 'false'));
+    await informer.start();
+    try {
+      await waitFor('initial sync', () => informer.list().length === 1);
+      expect(informer.list().map((o) => o.metadata?.name)).toEqual(['in']);
+      const current = api.get({
+        apiVersion: 'v1',
+        kind: 'ConfigMap',
+        namespace: 'clusters',
+        name: 'in',
+      });
+      api.update({
+        ...current,
+        metadata: { ...current?.metadata, labels: { 'streamguard.io/watched': 'false' } },
+      } as never);
+      await waitFor('the delete', () => deleted.length > 0);
+      expect(deleted).toEqual(['in']);
+      expect(informer.list()).toEqual([]);
+      const watch = api.requests.find((r) => r.query.watch === 'true');
+      expect(watch?.query.labelSelector).toBe('streamguard.io/watched=true');
+    } finally {
+      await informer.stop();
+    }
+  });
+});
+
 describe('client-node typed APIs', () => {
   it('creates, reads and replaces ConfigMaps and NodePools; a stale replace is a 409', async () => {
     const core = kc.makeApiClient(CoreV1Api);

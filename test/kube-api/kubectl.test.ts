@@ -416,6 +416,36 @@ describe('kubectl watch', () => {
   });
 });
 
+describe('kubectl watch for people', () => {
+  it('prints the printer columns once, then a row per change', async () => {
+    api.create(pool('eyeballed'));
+    const w = kubectlStream(api, join(dir, 'cache'), [
+      'get',
+      'nodepools',
+      '-n',
+      'clusters',
+      'eyeballed',
+      '-w',
+    ]);
+    try {
+      await waitFor('the first row', () => /^eyeballed /m.test(w.stdout()), 20_000);
+      await waitFor('the watch request', () => api.openWatches() > 0);
+      const cur = api.get({ ...NP, namespace: 'clusters', name: 'eyeballed' });
+      api.update({ ...cur, spec: { ...(cur?.spec as object), replicas: 4 } } as KubeObject);
+      await waitFor('the second row', () => /^eyeballed +example +4 /m.test(w.stdout()), 20_000);
+    } finally {
+      await w.stop();
+    }
+    const lines = w.stdout().split('\n').filter(Boolean);
+    expect(lines[0]).toMatch(/^NAME +CLUSTER +DESIRED NODES /);
+    expect(lines.filter((l) => l.startsWith('NAME '))).toHaveLength(1);
+    expect(lines.slice(1).map((l) => l.split(/ +/).slice(0, 3).join(' '))).toEqual([
+      'eyeballed example 0',
+      'eyeballed example 4',
+    ]);
+  });
+});
+
 describe('kubectl without aggregated discovery', () => {
   it('falls back to the per-group documents', async () => {
     const plain = await startKubeApi({

@@ -218,7 +218,12 @@ export function kubectlStream(
   api: KubeApi,
   cacheDir: string,
   args: string[],
-): { docs: Record<string, unknown>[]; stderr: () => string; stop(): Promise<void> } {
+): {
+  docs: Record<string, unknown>[];
+  stdout: () => string;
+  stderr: () => string;
+  stop(): Promise<void>;
+} {
   if (!existsSync(KUBECTL)) {
     throw new Error(`${KUBECTL} is missing: these tests prove the protocol with the real kubectl`);
   }
@@ -231,12 +236,17 @@ export function kubectlStream(
     },
   );
   const parser = jsonDocuments();
+  let stdout = '';
   let stderr = '';
-  child.stdout.on('data', (d: Buffer) => parser.push(d.toString()));
+  child.stdout.on('data', (d: Buffer) => {
+    stdout += d.toString();
+    if (args.includes('json')) parser.push(d.toString());
+  });
   child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.on('close', () => resolve()));
   return {
     docs: parser.docs,
+    stdout: () => stdout,
     stderr: () => stderr,
     stop: async () => {
       if (child.exitCode === null) child.kill('SIGTERM');
