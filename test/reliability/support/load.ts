@@ -26,6 +26,8 @@ export interface MixEntry {
   body: Buffer;
   /** Acceptable answers (usually one; two while a fault makes either context current). */
   expected: Set<string>;
+  /** A name for some of the expected answers, to count how often each came (see `answers`). */
+  labels?: Map<string, string>;
 }
 
 /** The example requests (examples/requests), for both webhooks. */
@@ -96,6 +98,8 @@ export function percentile(sorted: Float64Array | number[], q: number): number {
 export class LoadClient {
   readonly agent: https.Agent;
   readonly failures: string[] = [];
+  /** How many answers of each label came (MixEntry.labels), over the client's life. */
+  readonly answers = new Map<string, number>();
   #latencies: number[] = [];
   #sent = 0;
   #ok = 0;
@@ -110,11 +114,13 @@ export class LoadClient {
     readonly ca: string | string[],
     public mix: MixEntry[],
     readonly connections: number,
+    options: { fresh?: boolean } = {},
   ) {
     // FIFO: every connection carries traffic in turn, so none sits idle long enough to be cut
-    // under a request (a draining server closes idle connections at its end).
+    // under a request (a draining server closes idle connections at its end). `fresh`: a new
+    // connection for every request instead.
     this.agent = new https.Agent({
-      keepAlive: true,
+      keepAlive: !options.fresh,
       maxSockets: connections,
       scheduling: 'fifo',
     });
@@ -161,7 +167,11 @@ export class LoadClient {
             const text = Buffer.concat(chunks).toString('utf8');
             if (res.statusCode !== 200) done(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
             else if (!entry.expected.has(text)) done(`answer differs from the engine's: ${text}`);
-            else done();
+            else {
+              const label = entry.labels?.get(text);
+              if (label) this.answers.set(label, (this.answers.get(label) ?? 0) + 1);
+              done();
+            }
           });
         },
       );
