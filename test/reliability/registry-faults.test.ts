@@ -9,7 +9,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { afterAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readRelease } from '../../src/mirror/release-reader.js';
 import { RegistryClient, RegistryError } from '../../src/registry/index.js';
 import { startFaultProxy, type FaultProxy } from '../registry-support/fault-proxy.js';
@@ -30,6 +30,9 @@ import { REPO_ROOT, runCli, type CliResult } from '../support/cli.js';
 const USER = 'mirror-bot';
 const PASSWORD = 'reliability-pass-7';
 const TO = 'mirror.example.com/ocp';
+
+// Setup pushes the payload through token auth and plans once; the storm case waits out ~8 pauses.
+vi.setConfig({ hookTimeout: 120_000, testTimeout: 90_000 });
 
 let tokens: TokenServer;
 let registry: RunningRegistry;
