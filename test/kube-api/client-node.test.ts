@@ -1,6 +1,5 @@
 // The project's client layer builds on @kubernetes/client-node: its informers (list, then watch
 // with bookmarks, relist on 410) and typed APIs must work against this server unchanged.
-import '../../src/kube/node20-compat.js';
 import {
   CoreV1Api,
   CustomObjectsApi,
