@@ -35,6 +35,8 @@ interface Case {
   junk: Uint8Array | string | null;
   contentType: string;
   oversize: boolean;
+  /** Sent with Transfer-Encoding: chunked in pieces of this size, instead of Content-Length. */
+  chunkBytes: number | null;
 }
 
 /** `arb` about once in `every` cases, null otherwise. */
@@ -60,6 +62,8 @@ function caseArb(corpusSize: number): fc.Arbitrary<Case> {
       { weight: 1, arbitrary: fc.constantFrom(...OTHER_TYPES) },
     ),
     // A few bodies past the 7 MiB limit: a 413, whatever they hold.
+    // At least 256 bytes a piece: a 7 MiB body in 1-byte writes would take minutes.
+    chunkBytes: rarely(fc.integer({ min: 256, max: 65_536 }), 10),
     oversize: fc.oneof(
       { weight: 500, arbitrary: fc.constant(false) },
       { weight: 1, arbitrary: fc.constant(true) },
@@ -188,6 +192,7 @@ export async function fuzzServer(run: FuzzRun): Promise<FuzzReport> {
     const bytes = bodyOf(c, corpus);
     const reply = await t.client.post(`/${c.webhook}`, bytes, {
       contentType: c.contentType === '' ? undefined : c.contentType,
+      ...(c.chunkBytes === null ? {} : { chunkBytes: c.chunkBytes }),
     });
     outcomes.add(String(reply.status));
     assert.ok(
