@@ -176,6 +176,8 @@ export class LoadClient {
         },
       );
       req.on('socket', (socket) => {
+        // As Go's client (the API server's) does: no Nagle delay on the small writes.
+        socket.setNoDelay(true);
         // A socket seen for the first time is a new connection.
         if (!(socket as { counted?: boolean }).counted) {
           (socket as { counted?: boolean }).counted = true;
@@ -248,7 +250,8 @@ export async function openLoop(
   await new Promise<void>((resolve) => {
     const timer = setInterval(() => {
       const now = performance.now();
-      const due = Math.min(total, Math.floor(((now - start) / 1000) * rate));
+      // Request k is due at start + k / rate: k = 0 at once.
+      const due = Math.min(total, Math.floor(((now - start) / 1000) * rate) + 1);
       while (issued < due) {
         const p = client.send(start + (issued * 1000) / rate);
         pending.add(p);
