@@ -4,21 +4,17 @@ import { access, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { RegistryClient } from '../../src/registry/index.js';
-import {
-  setupOrFailEach,
-  startRegistry,
-  type RunningRegistry,
-} from '../registry-support/registry.js';
+import { startTokenRegistry, writeAuthFile } from '../registry-support/auth.js';
+import { setupOrFailEach, type RunningRegistry } from '../registry-support/registry.js';
 import {
   COMPONENT_REPO,
   INDEX_TAGS,
-  pushReleasePayload,
+  pushReleasePayloadTo,
   RELEASE_REPO,
   VERSION,
   type SyntheticRelease,
 } from '../registry-support/release-payload.js';
-import { startTokenServer, type TokenServer } from '../registry-support/token-server.js';
+import type { TokenServer } from '../registry-support/token-server.js';
 import { runCli } from '../support/cli.js';
 
 const USER = 'mirror-bot';
@@ -31,35 +27,15 @@ let payload: SyntheticRelease;
 let work: string;
 let goodAuth: string;
 
-async function authfile(name: string, user: string, password: string): Promise<string> {
-  const path = join(work, name);
-  const auth = Buffer.from(`${user}:${password}`).toString('base64');
-  await writeFile(path, JSON.stringify({ auths: { [registry.host]: { auth } } }));
-  return path;
+function authfile(name: string, user: string, password: string): Promise<string> {
+  return writeAuthFile(join(work, name), [registry.host], user, password);
 }
 
 setupOrFailEach(async () => {
   work = await mkdtemp(join(tmpdir(), 'sg-plan-auth-'));
-  tokens = await startTokenServer({ users: { [USER]: PASSWORD } });
-  registry = await startRegistry({
-    token: {
-      realm: tokens.realm,
-      service: tokens.service,
-      issuer: tokens.issuer,
-      certPem: tokens.certPem,
-    },
-  });
+  ({ tokens, registry } = await startTokenRegistry({ [USER]: PASSWORD }));
   goodAuth = await authfile('auth.json', USER, PASSWORD);
-  const pusher = new RegistryClient({
-    insecureRegistries: [registry.host],
-    authfile: goodAuth,
-    concurrency: 16,
-  });
-  try {
-    payload = await pushReleasePayload(pusher, registry.host);
-  } finally {
-    await pusher.close();
-  }
+  payload = await pushReleasePayloadTo(registry.host, { authfile: goodAuth });
 });
 
 afterAll(async () => {

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { pullPlan } from '../../src/mirror/publish.js';
 import { RegistryClient } from '../../src/registry/index.js';
+import { readPlan } from '../registry-support/plan-files.js';
 import {
   freePort,
   setupOrFailEach,
@@ -47,14 +48,6 @@ afterAll(async () => {
 
 function plan(args: string[], cwd?: string): Promise<CliResult> {
   return runCli(['plan', ...args, '--insecure-registry', registry.host], cwd ? { cwd } : {});
-}
-
-async function readPlan(dir: string): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  for (const name of (await readdir(dir)).sort()) {
-    files.set(name, await readFile(join(dir, name), 'utf8'));
-  }
-  return files;
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -2,12 +2,13 @@
 // Retry-After, 5xx, connection resets, truncated bodies and wrong digests. The plan either
 // completes with output identical to a clean run, or fails with exit 3, a clear message and no
 // output directory.
-import { access, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFaultProxy, type FaultProxy } from '../registry-support/fault-proxy.js';
 import { buildImage, gzip, tar } from '../registry-support/images.js';
+import { absent, readPlan } from '../registry-support/plan-files.js';
 import {
   setupOrFailEach,
   startRegistry,
@@ -60,18 +61,6 @@ function plan(out: string): Promise<CliResult> {
     '--insecure-registry',
     proxy.host,
   ]);
-}
-
-async function readPlan(dir: string): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  for (const name of (await readdir(dir)).sort()) {
-    files.set(name, await readFile(join(dir, name), 'utf8'));
-  }
-  return files;
-}
-
-async function absent(path: string): Promise<void> {
-  await expect(access(path)).rejects.toThrow();
 }
 
 const COMPONENT_MANIFEST = new RegExp(`^/v2/${COMPONENT_REPO.replace(/\./g, '\\.')}/manifests/`);

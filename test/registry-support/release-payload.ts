@@ -263,14 +263,22 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
  * Builds the payload with references to `referenceHost` (default `host`) and pushes it through
  * `client` to `host`. `referenceHost` lets a proxy sit in front: the payload then names the proxy.
  */
-/** Pushes the synthetic release into the (plain HTTP) registry at `host` with a client of its own. */
+/**
+ * Pushes the synthetic release into the (plain HTTP) registry at `host` with a client of its own,
+ * with the credentials of `authfile` when the registry wants them.
+ */
 export async function pushReleasePayloadTo(
   host: string,
-  options: { referenceHost?: string } = {},
+  options: { referenceHost?: string; authfile?: string } = {},
 ): Promise<SyntheticRelease> {
-  const pusher = new RegistryClient({ insecureRegistries: [host], concurrency: 16 });
+  const { authfile, ...push } = options;
+  const pusher = new RegistryClient({
+    insecureRegistries: [host],
+    concurrency: 16,
+    ...(authfile ? { authfile } : {}),
+  });
   try {
-    return await pushReleasePayload(pusher, host, options);
+    return await pushReleasePayload(pusher, host, push);
   } finally {
     await pusher.close();
   }

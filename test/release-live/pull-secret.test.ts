@@ -12,7 +12,7 @@ import {
   PullSecretError,
   type PullSecret,
 } from '../../src/release/pull-secret.js';
-import { RegistryClient } from '../../src/registry/index.js';
+import { basicAuth } from '../registry-support/auth.js';
 import {
   setupOrFailEach,
   startRegistry,
@@ -20,7 +20,7 @@ import {
 } from '../registry-support/registry.js';
 import {
   COMPONENT_REPO,
-  pushReleasePayload,
+  pushReleasePayloadTo,
   type SyntheticRelease,
 } from '../registry-support/release-payload.js';
 import { captureLogs } from './support.js';
@@ -35,7 +35,7 @@ let work: string;
 const pools: RegistryClients[] = [];
 
 function dockerConfig(user: string, password: string): string {
-  const auth = Buffer.from(`${user}:${password}`).toString('base64');
+  const auth = basicAuth(user, password);
   return JSON.stringify({ auths: { [registry.host]: { auth, email: 'x@example.com' } } });
 }
 
@@ -66,16 +66,7 @@ setupOrFailEach(async () => {
   registry = await startRegistry({ htpasswd: { [USER]: PASSWORD } });
   const authfile = join(work, 'auth.json');
   await writeFile(authfile, dockerConfig(USER, PASSWORD));
-  const pusher = new RegistryClient({
-    insecureRegistries: [registry.host],
-    authfile,
-    concurrency: 16,
-  });
-  try {
-    payload = await pushReleasePayload(pusher, registry.host);
-  } finally {
-    await pusher.close();
-  }
+  payload = await pushReleasePayloadTo(registry.host, { authfile });
 });
 
 afterAll(async () => {

@@ -4,7 +4,7 @@
 // behind the fault-injecting proxy; `streamguard plan` runs as a child process, as a user runs it.
 // Each case prints its figures (requests, retries, wall time) for RELIABILITY.md.
 import { spawn } from 'node:child_process';
-import { access, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,18 +13,16 @@ import { afterAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { readRelease } from '../../src/mirror/release-reader.js';
 import { RegistryClient, RegistryError } from '../../src/registry/index.js';
 import { startFaultProxy, type FaultProxy } from '../registry-support/fault-proxy.js';
-import {
-  setupOrFailEach,
-  startRegistry,
-  type RunningRegistry,
-} from '../registry-support/registry.js';
+import { startTokenRegistry, writeAuthFile } from '../registry-support/auth.js';
+import { absent, readPlan } from '../registry-support/plan-files.js';
+import { setupOrFailEach, type RunningRegistry } from '../registry-support/registry.js';
 import {
   COMPONENT_REPO,
-  pushReleasePayload,
+  pushReleasePayloadTo,
   RELEASE_REPO,
   type SyntheticRelease,
 } from '../registry-support/release-payload.js';
-import { startTokenServer, type TokenServer } from '../registry-support/token-server.js';
+import type { TokenServer } from '../registry-support/token-server.js';
 import { REPO_ROOT, runCli, type CliResult } from '../support/cli.js';
 
 const USER = 'mirror-bot';
@@ -52,33 +50,14 @@ interface Figures {
 
 setupOrFailEach(async () => {
   work = await mkdtemp(join(tmpdir(), 'sg-reliability-registry-'));
-  tokens = await startTokenServer({ users: { [USER]: PASSWORD } });
-  registry = await startRegistry({
-    token: {
-      realm: tokens.realm,
-      service: tokens.service,
-      issuer: tokens.issuer,
-      certPem: tokens.certPem,
-    },
-  });
+  ({ tokens, registry } = await startTokenRegistry({ [USER]: PASSWORD }));
   proxy = await startFaultProxy(registry.port);
   // One auth file naming both: the pusher talks to the registry, the planner to the proxy.
-  const basic = Buffer.from(`${USER}:${PASSWORD}`).toString('base64');
-  auth = join(work, 'auth.json');
-  await writeFile(
-    auth,
-    JSON.stringify({ auths: { [registry.host]: { auth: basic }, [proxy.host]: { auth: basic } } }),
-  );
-  const pusher = new RegistryClient({
-    insecureRegistries: [registry.host],
+  auth = await writeAuthFile(join(work, 'auth.json'), [registry.host, proxy.host], USER, PASSWORD);
+  payload = await pushReleasePayloadTo(registry.host, {
+    referenceHost: proxy.host,
     authfile: auth,
-    concurrency: 16,
   });
-  try {
-    payload = await pushReleasePayload(pusher, registry.host, { referenceHost: proxy.host });
-  } finally {
-    await pusher.close();
-  }
   const first = await plan('clean');
   expect(first.code, first.stderr).toBe(0);
   clean = await readPlan(join(work, 'clean'));
@@ -118,18 +97,6 @@ function planArgs(out: string, extra: string[] = []): string[] {
 
 function plan(out: string, extra: string[] = []): Promise<CliResult> {
   return runCli(planArgs(out, extra));
-}
-
-async function readPlan(dir: string): Promise<Map<string, string>> {
-  const files = new Map<string, string>();
-  for (const name of (await readdir(dir)).sort()) {
-    files.set(name, await readFile(join(dir, name), 'utf8'));
-  }
-  return files;
-}
-
-async function absent(path: string): Promise<void> {
-  await expect(access(path)).rejects.toThrow();
 }
 
 /** The planner's own count, from its summary line. */
