@@ -15,6 +15,7 @@ import {
   WebhookClient,
   type AdmissionResponseJson,
 } from '../server/support.js';
+import { spawnServe } from '../support/serve.js';
 import { exampleReview, exampleState, NODEPOOL, startClusterApi, until } from './support.js';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -102,36 +103,23 @@ describe('serve --kubeconfig', () => {
     const api = await cluster();
     const dir = await tempDir('streamguard-live-serve-');
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
-    const child = spawnCli([
-      'serve',
-      '--kubeconfig',
-      api.kubeconfigPath,
-      '--self-signed',
-      '--cert-dir',
-      dir,
-      '--listen',
-      '127.0.0.1:0',
-      '--drain-seconds',
-      '0',
-    ]);
-    const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
-    cleanups.push(async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        child.kill('SIGKILL');
-        await exited;
-      }
-    });
-    let stderr = '';
-    let stdout = '';
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    const port = Number(
-      await until(
-        'serving',
-        () => /serving on https:\/\/127\.0\.0\.1:(\d+) /.exec(stderr)?.[1],
-        30_000,
-      ),
+    const serve = spawnServe(
+      [
+        'serve',
+        '--kubeconfig',
+        api.kubeconfigPath,
+        '--self-signed',
+        '--cert-dir',
+        dir,
+        '--listen',
+        '127.0.0.1:0',
+        '--drain-seconds',
+        '0',
+      ],
+      cleanups,
     );
+    const { child, exited } = serve;
+    const port = await serve.port(30_000);
     const client = new WebhookClient(port, await readFile(join(dir, 'ca.crt'), 'utf8'));
     cleanups.push(() => client.close());
     await until('ready', async () => (await client.get('/readyz')).status === 200);
@@ -145,8 +133,8 @@ describe('serve --kubeconfig', () => {
     const [code] = await exited;
     expect(code).toBe(0);
     // Logs name the cluster, never the token of the kubeconfig.
-    expect(stdout).toContain(`"cluster":"${api.url}"`);
-    expect(stdout + stderr).not.toContain(api.token);
+    expect(serve.stdout()).toContain(`"cluster":"${api.url}"`);
+    expect(serve.stdout() + serve.stderr()).not.toContain(api.token);
   });
 
   it('refuses --state with --kubeconfig, and --release-cache-dir without a cluster', async () => {

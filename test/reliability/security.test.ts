@@ -18,7 +18,6 @@ import { Writable } from 'node:stream';
 import tls, { type TLSSocket } from 'node:tls';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { kubeConfigFrom } from '../../src/kube/config.js';
-import { RegistryClient } from '../../src/registry/index.js';
 import { createLogger } from '../../src/server/logger.js';
 import { startServer, type RunningServer } from '../../src/server/serve.js';
 import { clusterTlsSettings } from '../../src/tls/cluster/settings.js';
@@ -29,7 +28,10 @@ import {
   startRegistry,
   type RunningRegistry,
 } from '../registry-support/registry.js';
-import { pushReleasePayload, type SyntheticRelease } from '../registry-support/release-payload.js';
+import {
+  pushReleasePayloadTo,
+  type SyntheticRelease,
+} from '../registry-support/release-payload.js';
 import {
   LOOPBACK,
   REPO_ROOT,
@@ -39,9 +41,9 @@ import {
   type TestServer,
 } from '../server/support.js';
 import {
+  callService,
   CONFIG,
   defaultConfigurations,
-  HOST,
   NAMESPACE,
   SECRET,
   SERVICE,
@@ -212,37 +214,6 @@ function review(uid: string, cluster: string): string {
   return JSON.stringify(body);
 }
 
-function call(
-  port: number,
-  ca: string,
-  path: string,
-  body?: string,
-): Promise<{ status: number; text: string }> {
-  return new Promise((resolve, reject) => {
-    const req = https.request(
-      {
-        host: LOOPBACK,
-        port,
-        path,
-        method: body === undefined ? 'GET' : 'POST',
-        servername: HOST,
-        ca,
-        agent: false,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        timeout: 10_000,
-      },
-      (res) => {
-        let text = '';
-        res.setEncoding('utf8').on('data', (d: string) => (text += d));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, text }));
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end(body);
-  });
-}
-
 const rulesOf = (text: string) =>
   (JSON.parse(text) as { response: { auditAnnotations?: { rules?: string } } }).response
     .auditAnnotations?.rules ?? '';
@@ -256,12 +227,7 @@ describe('secrets never reach the logs or /metrics', () => {
     registry = await startRegistry({ htpasswd: { [USER]: GOOD } });
     const authfile = join(work, 'auth.json');
     await writeFile(authfile, dockerConfig(GOOD));
-    const pusher = new RegistryClient({ insecureRegistries: [registry.host], authfile });
-    try {
-      payload = await pushReleasePayload(pusher, registry.host);
-    } finally {
-      await pusher.close();
-    }
+    payload = await pushReleasePayloadTo(registry.host, { authfile });
     api = await startKubeApi({
       crds: UPSTREAM_CRDS.map(upstreamText),
       namespaces: ['default', 'kube-system', 'clusters', NAMESPACE],
@@ -311,7 +277,7 @@ describe('secrets never reach the logs or /metrics', () => {
     const ca = tlsSecret['ca.crt'] ?? '';
     await vi.waitFor(
       async () => {
-        if ((await call(port, ca, '/readyz')).status !== 200) throw new Error('not ready');
+        if ((await callService(port, ca, '/readyz')).status !== 200) throw new Error('not ready');
       },
       { timeout: 30_000, interval: 100 },
     );
@@ -320,7 +286,7 @@ describe('secrets never reach the logs or /metrics', () => {
     // the wrong one is refused by the registry and the broken one cannot be read.
     await vi.waitFor(
       async () => {
-        const r = await call(port, ca, '/validate', review(`good-${Date.now()}`, 'good'));
+        const r = await callService(port, ca, '/validate', review(`good-${Date.now()}`, 'good'));
         if (rulesOf(r.text).includes('catalog')) throw new Error('release not fetched yet');
       },
       { timeout: 30_000, interval: 200 },
@@ -328,7 +294,7 @@ describe('secrets never reach the logs or /metrics', () => {
     await vi.waitFor(
       async () => {
         for (const cluster of ['wrong', 'broken']) {
-          await call(port, ca, '/validate', review(`${cluster}-${Date.now()}`, cluster));
+          await callService(port, ca, '/validate', review(`${cluster}-${Date.now()}`, cluster));
         }
         if (!/release data not fetched/.test(output)) throw new Error('no failed fetch yet');
         if (!/broken-pull-secret/.test(output)) throw new Error('broken secret not reported yet');
@@ -336,9 +302,9 @@ describe('secrets never reach the logs or /metrics', () => {
       { timeout: 30_000, interval: 200 },
     );
     // Malformed and unauthorised-looking traffic, for the error paths.
-    await call(port, ca, '/validate', '{"apiVersion":');
-    await call(port, ca, '/mutate', review('mutate-wrong', 'wrong'));
-    metrics = (await call(port, ca, '/metrics')).text;
+    await callService(port, ca, '/validate', '{"apiVersion":');
+    await callService(port, ca, '/mutate', review('mutate-wrong', 'wrong'));
+    metrics = (await callService(port, ca, '/metrics')).text;
 
     await running.drain();
   });

@@ -1,17 +1,16 @@
 // SIGTERM to the real `streamguard serve` process: readiness goes false at once, the webhook keeps
 // answering through the drain (with Connection: close), and the process exits 0 afterwards.
-import { once } from 'node:events';
 import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, expect, it } from 'vitest';
 import {
   exampleRequest,
   sleep,
-  spawnCli,
   tempDir,
   WebhookClient,
   type AdmissionResponseJson,
 } from './support.js';
+import { spawnServe } from '../support/serve.js';
 
 const DRAIN_SECONDS = 2;
 /**
@@ -43,40 +42,26 @@ afterAll(async () => {
 it('drains on SIGTERM: not ready, still answering with Connection: close, then exit 0', async () => {
   const dir = await tempDir('streamguard-drain-');
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
-  const child = spawnCli([
-    'serve',
-    '--state',
-    'examples/state',
-    '--self-signed',
-    '--cert-dir',
-    dir,
-    '--listen',
-    '127.0.0.1:0',
-    '--drain-seconds',
-    String(DRAIN_SECONDS),
-  ]);
-  const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
+  const serve = spawnServe(
+    [
+      'serve',
+      '--state',
+      'examples/state',
+      '--self-signed',
+      '--cert-dir',
+      dir,
+      '--listen',
+      '127.0.0.1:0',
+      '--drain-seconds',
+      String(DRAIN_SECONDS),
+    ],
+    cleanup,
+  );
+  const { child, exited } = serve;
   let exitedAt: number | undefined;
   void exited.then(() => (exitedAt = Date.now()));
-  cleanup.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-  });
-  let stderr = '';
-  let stdout = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-
-  await expect
-    .poll(() => /serving on https:\/\/127\.0\.0\.1:(\d+) /.exec(stderr)?.[1], {
-      timeout: 20_000,
-      interval: 50,
-    })
-    .toBeDefined();
-  const port = Number(/serving on https:\/\/127\.0\.0\.1:(\d+) /.exec(stderr)?.[1]);
-  expect(stderr).toContain(`self-signed CA written to ${join(dir, 'ca.crt')}`);
+  const port = await serve.port(20_000);
+  expect(serve.stderr()).toContain(`self-signed CA written to ${join(dir, 'ca.crt')}`);
   const ca = await readFile(join(dir, 'ca.crt'), 'utf8');
 
   const client = new WebhookClient(port, ca, { maxSockets: 2 });
@@ -162,7 +147,8 @@ it('drains on SIGTERM: not ready, still answering with Connection: close, then e
   expect({ code, signal }).toEqual({ code: 0, signal: null });
   const lastAnswer = Math.max(...sent.map((s) => s.at));
   expect(exitedAt).toBeGreaterThan(lastAnswer);
-  const logs = stdout
+  const logs = serve
+    .stdout()
     .split('\n')
     .filter((l) => l !== '')
     .map((l) => JSON.parse(l) as { msg: string; signal?: string; drainMs?: number });

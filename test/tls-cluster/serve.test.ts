@@ -2,21 +2,19 @@
 // share one Secret, publish its CA to both webhook configurations, become ready, and answer an
 // AdmissionReview to a client that trusts only the caBundle read from the configuration.
 import type { ChildProcessWithoutNullStreams } from 'node:child_process';
-import { once } from 'node:events';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { request } from 'node:https';
 import { join } from 'node:path';
-import type { TLSSocket } from 'node:tls';
 import { afterAll, expect, it } from 'vitest';
 import { UPSTREAM_CRDS, upstreamText, yamlObjects } from '../kube-api/fixtures.js';
 import { startKubeApi, type KubeApi, type KubeObject } from '../kube-api/server.js';
 import { runCli, REPO_ROOT } from '../support/cli.js';
-import { spawnCli, tempDir } from '../server/support.js';
+import { tempDir } from '../server/support.js';
+import { spawnServe } from '../support/serve.js';
 import {
+  callService,
   CONFIG,
-  HOST,
   NAMESPACE,
   SECRET,
   SERVICE,
@@ -48,77 +46,32 @@ async function startReplica(
 ): Promise<{ port: number; child: ChildProcessWithoutNullStreams }> {
   const dir = await tempDir('streamguard-serve-tls-');
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
-  const child = spawnCli([
-    'serve',
-    '--kubeconfig',
-    api.kubeconfigPath,
-    '--tls-secret',
-    SECRET,
-    '--tls-namespace',
-    NAMESPACE,
-    '--service',
-    SERVICE,
-    '--webhook-configuration',
-    CONFIG,
-    '--cert-dir',
-    dir,
-    '--listen',
-    '127.0.0.1:0',
-    '--drain-seconds',
-    '0',
-  ]);
-  const exited = once(child, 'exit');
-  cleanup.push(async () => {
-    if (child.exitCode === null && child.signalCode === null) {
-      child.kill('SIGTERM');
-      await exited;
-    }
-  });
-  let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-  child.stdout.resume();
-  const started = () =>
-    /serving on https:\/\/127\.0\.0\.1:(\d+) /.exec(stderr)?.[1] ??
-    (child.exitCode === null ? undefined : 'exited');
-  await expect.poll(started, { timeout: 30_000, interval: 50 }).toBeDefined();
-  const port = Number(/serving on https:\/\/127\.0\.0\.1:(\d+) /.exec(stderr)?.[1]);
-  if (!port) throw new Error(`serve did not start: ${stderr}`);
+  const serve = spawnServe(
+    [
+      'serve',
+      '--kubeconfig',
+      api.kubeconfigPath,
+      '--tls-secret',
+      SECRET,
+      '--tls-namespace',
+      NAMESPACE,
+      '--service',
+      SERVICE,
+      '--webhook-configuration',
+      CONFIG,
+      '--cert-dir',
+      dir,
+      '--listen',
+      '127.0.0.1:0',
+      '--drain-seconds',
+      '0',
+    ],
+    cleanup,
+    'SIGTERM',
+  );
+  const port = await serve.port(30_000);
+  const { child } = serve;
   return { port, child };
-}
-
-/** One request over TLS, trusting `ca` only and checking the Service's name. */
-function call(
-  port: number,
-  ca: string,
-  path: string,
-  body?: string,
-): Promise<{ status: number; text: string; fingerprint?: string }> {
-  return new Promise((resolve, reject) => {
-    const req = request(
-      {
-        host: '127.0.0.1',
-        port,
-        path,
-        method: body === undefined ? 'GET' : 'POST',
-        servername: HOST,
-        ca,
-        agent: false,
-        headers: body === undefined ? {} : { 'content-type': 'application/json' },
-        timeout: 10_000,
-      },
-      (res) => {
-        const fingerprint = (res.socket as TLSSocket).getPeerX509Certificate()?.fingerprint256;
-        let text = '';
-        res.setEncoding('utf8').on('data', (d: string) => (text += d));
-        res.on('end', () =>
-          resolve({ status: res.statusCode ?? 0, text, ...(fingerprint ? { fingerprint } : {}) }),
-        );
-      },
-    );
-    req.on('timeout', () => req.destroy(new Error('timed out')));
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 it('serve --tls-secret: two replicas, one CA, published, ready, answering over verified TLS', async () => {
@@ -144,13 +97,13 @@ it('serve --tls-secret: two replicas, one CA, published, ready, answering over v
   ) as { request: { uid: string } };
   for (const [i, { port }] of replicas.entries()) {
     await expect
-      .poll(async () => (await call(port, validating ?? '', '/readyz')).status, {
+      .poll(async () => (await callService(port, validating ?? '', '/readyz')).status, {
         timeout: 20_000,
         interval: 100,
       })
       .toBe(200);
     review.request.uid = `tls-secret-${i}`;
-    const answer = await call(port, validating ?? '', '/validate', JSON.stringify(review));
+    const answer = await callService(port, validating ?? '', '/validate', JSON.stringify(review));
     expect(answer.fingerprint).toBe(servingFingerprint);
     const response = (
       JSON.parse(answer.text) as {

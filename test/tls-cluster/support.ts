@@ -1,8 +1,10 @@
 // Helpers for the self-managed TLS tests: the local API server with the webhook configurations
 // a release installs, replicas of the TLS controller pointed at it, and readers of what they wrote.
 import { mkdtemp, rm } from 'node:fs/promises';
+import { request } from 'node:https';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { TLSSocket } from 'node:tls';
 import { kubeConfigFrom } from '../../src/kube/config.js';
 import { ClusterTls, type ClusterTlsOptions } from '../../src/tls/cluster/controller.js';
 import { normalizeSans, serviceSans } from '../../src/tls/cluster/sans.js';
@@ -117,4 +119,42 @@ export async function closeReplicas(replicas: Replica[]): Promise<void> {
     r.tls.stop();
     await rm(r.dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * One request to a webhook on loopback over TLS, trusting `ca` only and checking the Service's
+ * name (as the API server does); `fingerprint` is the served certificate's SHA-256.
+ */
+export function callService(
+  port: number,
+  ca: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; text: string; fingerprint?: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: '127.0.0.1',
+        port,
+        path,
+        method: body === undefined ? 'GET' : 'POST',
+        servername: HOST,
+        ca,
+        agent: false,
+        headers: body === undefined ? {} : { 'content-type': 'application/json' },
+        timeout: 10_000,
+      },
+      (res) => {
+        const fingerprint = (res.socket as TLSSocket).getPeerX509Certificate()?.fingerprint256;
+        let text = '';
+        res.setEncoding('utf8').on('data', (d: string) => (text += d));
+        res.on('end', () =>
+          resolve({ status: res.statusCode ?? 0, text, ...(fingerprint ? { fingerprint } : {}) }),
+        );
+      },
+    );
+    req.on('timeout', () => req.destroy(new Error('timed out')));
+    req.on('error', reject);
+    req.end(body);
+  });
 }
