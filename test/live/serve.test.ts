@@ -104,18 +104,8 @@ describe('serve --kubeconfig', () => {
     const dir = await tempDir('streamguard-live-serve-');
     cleanups.push(() => rm(dir, { recursive: true, force: true }));
     const serve = spawnServe(
-      [
-        'serve',
-        '--kubeconfig',
-        api.kubeconfigPath,
-        '--self-signed',
-        '--cert-dir',
-        dir,
-        '--listen',
-        '127.0.0.1:0',
-        '--drain-seconds',
-        '0',
-      ],
+      ['--kubeconfig', api.kubeconfigPath, '--self-signed'],
+      { certDir: dir, drainSeconds: 0 },
       cleanups,
     );
     const { child, exited } = serve;

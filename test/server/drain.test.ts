@@ -43,18 +43,8 @@ it('drains on SIGTERM: not ready, still answering with Connection: close, then e
   const dir = await tempDir('streamguard-drain-');
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
   const serve = spawnServe(
-    [
-      'serve',
-      '--state',
-      'examples/state',
-      '--self-signed',
-      '--cert-dir',
-      dir,
-      '--listen',
-      '127.0.0.1:0',
-      '--drain-seconds',
-      String(DRAIN_SECONDS),
-    ],
+    ['--state', 'examples/state', '--self-signed'],
+    { certDir: dir, drainSeconds: DRAIN_SECONDS },
     cleanup,
   );
   const { child, exited } = serve;

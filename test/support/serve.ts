@@ -17,15 +17,26 @@ export interface ServeProcess {
 }
 
 /**
- * Spawns `streamguard <args>` and registers a cleanup step that ends it with `killSignal` (then
+ * Spawns `streamguard serve <args>` on an ephemeral loopback port, its certificates in `certDir`,
+ * draining for `drainSeconds` on SIGTERM; registers a cleanup step that ends it with `killSignal` (then
  * waits for the exit) unless it has already exited.
  */
 export function spawnServe(
   args: string[],
+  options: { certDir: string; drainSeconds: number },
   cleanups: { push(step: () => Promise<void>): unknown },
   killSignal: NodeJS.Signals = 'SIGKILL',
 ): ServeProcess {
-  const child = spawnCli(args);
+  const child = spawnCli([
+    'serve',
+    ...args,
+    '--cert-dir',
+    options.certDir,
+    '--listen',
+    '127.0.0.1:0',
+    '--drain-seconds',
+    String(options.drainSeconds),
+  ]);
   const exited = once(child, 'exit') as Promise<[number | null, NodeJS.Signals | null]>;
   cleanups.push(async () => {
     if (child.exitCode === null && child.signalCode === null) {

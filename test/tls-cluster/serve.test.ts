@@ -48,7 +48,6 @@ async function startReplica(
   cleanup.push(() => rm(dir, { recursive: true, force: true }));
   const serve = spawnServe(
     [
-      'serve',
       '--kubeconfig',
       api.kubeconfigPath,
       '--tls-secret',
@@ -59,13 +58,8 @@ async function startReplica(
       SERVICE,
       '--webhook-configuration',
       CONFIG,
-      '--cert-dir',
-      dir,
-      '--listen',
-      '127.0.0.1:0',
-      '--drain-seconds',
-      '0',
     ],
+    { certDir: dir, drainSeconds: 0 },
     cleanup,
     'SIGTERM',
   );
