@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { parse } from 'yaml';
 import { main } from '../../src/cli/main.js';
 import { runCli } from '../support/cli.js';
-import { fixtureText } from '../support/world.js';
+import { NODEPOOL_KIND, NODEPOOL_RESOURCE, osImageStreamSuite, R50 } from '../support/world.js';
 import {
   EXAMPLE_STATE,
   exampleRequests,
@@ -17,15 +17,6 @@ import {
   type TestServer,
 } from './support.js';
 
-const NODEPOOL = { group: 'hypershift.openshift.io', version: 'v1beta1', kind: 'NodePool' };
-const NODEPOOLS = { group: 'hypershift.openshift.io', version: 'v1beta1', resource: 'nodepools' };
-const R50 = 'quay.io/openshift-release-dev/ocp-release:5.0.0-ec.2-x86_64';
-
-interface SuiteCase {
-  name: string;
-  initial: string;
-  updated?: string;
-}
 type Json = Record<string, unknown>;
 
 interface CorpusEntry {
@@ -47,10 +38,10 @@ function review(
     kind: 'AdmissionReview',
     request: {
       uid,
-      kind: NODEPOOL,
-      resource: NODEPOOLS,
-      requestKind: NODEPOOL,
-      requestResource: NODEPOOLS,
+      kind: NODEPOOL_KIND,
+      resource: NODEPOOL_RESOURCE,
+      requestKind: NODEPOOL_KIND,
+      requestResource: NODEPOOL_RESOURCE,
       name: meta.name,
       namespace: meta.namespace,
       operation,
@@ -64,13 +55,7 @@ function review(
 
 /** Upstream's CRD test suite for osImageStream, as the API server would send each case. */
 function suiteCorpus(): CorpusEntry[] {
-  const suite = parse(fixtureText('hypershift-nodepools-osimagestream.testsuite.yaml')) as {
-    tests: { onCreate: SuiteCase[]; onUpdate: SuiteCase[] };
-  };
-  const cases = [
-    ...suite.tests.onCreate.map((c) => ({ ...c, operation: 'CREATE' })),
-    ...suite.tests.onUpdate.map((c) => ({ ...c, operation: 'UPDATE' })),
-  ];
+  const cases = osImageStreamSuite();
   const user = {
     username: 'kube:admin',
     groups: ['system:cluster-admins', 'system:authenticated'],

@@ -24,6 +24,37 @@ export const R50 = 'quay.io/openshift-release-dev/ocp-release:5.0.0-ec.2-x86_64'
 export const R421 = 'quay.io/openshift-release-dev/ocp-release:4.21.0-x86_64';
 export const R417 = 'quay.io/openshift-release-dev/ocp-release:4.17.0-rc.0-x86_64';
 
+/** The NodePool kind and resource as an AdmissionReview names them. */
+export const NODEPOOL_KIND = {
+  group: 'hypershift.openshift.io',
+  version: 'v1beta1',
+  kind: 'NodePool',
+};
+export const NODEPOOL_RESOURCE = {
+  group: 'hypershift.openshift.io',
+  version: 'v1beta1',
+  resource: 'nodepools',
+};
+
+export interface SuiteCase {
+  name: string;
+  operation: 'CREATE' | 'UPDATE';
+  /** The NodePool as YAML text: the object created, or the old object of an update. */
+  initial: string;
+  updated?: string;
+}
+
+/** Upstream's CRD test suite for osImageStream: its create cases, then its update cases. */
+export function osImageStreamSuite(): SuiteCase[] {
+  const suite = parse(fixtureText('hypershift-nodepools-osimagestream.testsuite.yaml')) as {
+    tests: { onCreate: Omit<SuiteCase, 'operation'>[]; onUpdate: Omit<SuiteCase, 'operation'>[] };
+  };
+  return [
+    ...suite.tests.onCreate.map((c) => ({ ...c, operation: 'CREATE' as const })),
+    ...suite.tests.onUpdate.map((c) => ({ ...c, operation: 'UPDATE' as const })),
+  ];
+}
+
 export const DIGESTS = {
   'rhel-coreos': `sha256:${'1'.repeat(64)}`,
   'rhel-coreos-extensions': `sha256:${'2'.repeat(64)}`,

@@ -3,28 +3,11 @@
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { exampleRequests } from '../../server/support.js';
-import { fixtureText } from '../../support/world.js';
+import { NODEPOOL_KIND, NODEPOOL_RESOURCE, osImageStreamSuite, R50 } from '../../support/world.js';
 import type { Json } from './mutate.js';
 
-const NODEPOOL = { group: 'hypershift.openshift.io', version: 'v1beta1', kind: 'NodePool' };
-const NODEPOOLS = { group: 'hypershift.openshift.io', version: 'v1beta1', resource: 'nodepools' };
-const R50 = 'quay.io/openshift-release-dev/ocp-release:5.0.0-ec.2-x86_64';
-
-interface SuiteCase {
-  name: string;
-  initial: string;
-  updated?: string;
-}
-
 function suiteReviews(): Json[] {
-  const suite = parse(fixtureText('hypershift-nodepools-osimagestream.testsuite.yaml')) as {
-    tests: { onCreate: SuiteCase[]; onUpdate: SuiteCase[] };
-  };
-  const cases = [
-    ...suite.tests.onCreate.map((c) => ({ ...c, operation: 'CREATE' })),
-    ...suite.tests.onUpdate.map((c) => ({ ...c, operation: 'UPDATE' })),
-  ];
-  return cases.map((c, i) => {
+  return osImageStreamSuite().map((c, i) => {
     // On the example cluster at 5.0, so the state's HostedCluster and release data are read.
     const pool = (text: string) => {
       const obj = parse(text) as Record<string, Json> & { spec: Record<string, Json> };
@@ -38,8 +21,8 @@ function suiteReviews(): Json[] {
       kind: 'AdmissionReview',
       request: {
         uid: `suite-${i}`,
-        kind: NODEPOOL,
-        resource: NODEPOOLS,
+        kind: NODEPOOL_KIND,
+        resource: NODEPOOL_RESOURCE,
         name: `suite-${i}`,
         namespace: 'clusters',
         operation: c.operation,
