@@ -85,13 +85,7 @@ export async function runWebhooks(
         conditionsHold = matchConditions(hook, current);
       } catch (err) {
         if (!failClosed) continue;
-        throw new ApiError(
-          failure(
-            500,
-            'InternalError',
-            `Internal error occurred: failed calling webhook "${hook.name}": ${message(err)}`,
-          ),
-        );
+        throw callFailed(hook.name, err);
       }
       if (!conditionsHold) continue;
       const record = {
@@ -107,13 +101,7 @@ export async function runWebhooks(
       } catch (err) {
         log.push({ ...record, outcome: 'failed', error: message(err), ignored: !failClosed });
         if (!failClosed) continue;
-        throw new ApiError(
-          failure(
-            500,
-            'InternalError',
-            `Internal error occurred: failed calling webhook "${hook.name}": ${message(err)}`,
-          ),
-        );
+        throw callFailed(hook.name, err);
       }
       for (const w of Array.isArray(response.warnings) ? response.warnings : [])
         warnings.push(String(w));
@@ -323,6 +311,17 @@ async function callWebhook(
   } finally {
     await dispatcher.close();
   }
+}
+
+/** A fail-closed webhook that could not be asked (or whose conditions broke): the API's 500. */
+function callFailed(webhook: string, err: unknown): ApiError {
+  return new ApiError(
+    failure(
+      500,
+      'InternalError',
+      `Internal error occurred: failed calling webhook "${webhook}": ${message(err)}`,
+    ),
+  );
 }
 
 function message(err: unknown): string {
