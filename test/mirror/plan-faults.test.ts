@@ -6,17 +6,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeEach, describe, expect, it } from 'vitest';
-import { startFaultProxy, type FaultProxy } from '../registry-support/fault-proxy.js';
+import type { FaultProxy } from '../registry-support/fault-proxy.js';
+import { startProxiedRelease } from '../registry-support/proxied-release.js';
 import { buildImage, gzip, tar } from '../registry-support/images.js';
 import { absent, readPlan } from '../registry-support/plan-files.js';
-import {
-  setupOrFailEach,
-  startRegistry,
-  type RunningRegistry,
-} from '../registry-support/registry.js';
+import { setupOrFailEach, type RunningRegistry } from '../registry-support/registry.js';
 import {
   COMPONENT_REPO,
-  pushReleasePayloadTo,
   RELEASE_REPO,
   type SyntheticRelease,
 } from '../registry-support/release-payload.js';
@@ -32,10 +28,7 @@ let clean: Map<string, string>;
 
 setupOrFailEach(async () => {
   work = await mkdtemp(join(tmpdir(), 'sg-plan-faults-'));
-  registry = await startRegistry();
-  proxy = await startFaultProxy(registry.port);
-  // Pushed straight to the registry, but naming the proxy: every read of the plan goes through it.
-  payload = await pushReleasePayloadTo(registry.host, { referenceHost: proxy.host });
+  ({ registry, proxy, payload } = await startProxiedRelease());
   const first = await plan('clean');
   expect(first.code, first.stderr).toBe(0);
   clean = await readPlan(join(work, 'clean'));

@@ -12,21 +12,17 @@ import { parseReference } from '../../src/registry/reference.js';
 import { renderReleaseStateFile } from '../../src/release/state-objects.js';
 import { parseManifests } from '../../src/state/parse.js';
 import { StateReleaseCatalog } from '../../src/state/releases.js';
-import { startFaultProxy, type FaultProxy } from '../registry-support/fault-proxy.js';
+import type { FaultProxy } from '../registry-support/fault-proxy.js';
+import { startProxiedRelease } from '../registry-support/proxied-release.js';
+import { setupOrFailEach, type RunningRegistry } from '../registry-support/registry.js';
 import {
-  setupOrFailEach,
-  startRegistry,
-  type RunningRegistry,
-} from '../registry-support/registry.js';
-import {
-  pushReleasePayloadTo,
   RELEASE_REPO,
   VERSION,
   type SyntheticRelease,
 } from '../registry-support/release-payload.js';
 import { parse } from 'yaml';
 import type { ConfigMap } from '../../src/k8s/objects.js';
-import { captureLogs, infoView, requestKinds } from './support.js';
+import { singleAttemptClients, captureLogs, infoView, requestKinds } from './support.js';
 
 let registry: RunningRegistry;
 let proxy: FaultProxy;
@@ -36,9 +32,7 @@ const pools: RegistryClients[] = [];
 
 setupOrFailEach(async () => {
   work = await mkdtemp(join(tmpdir(), 'sg-live-catalog-'));
-  registry = await startRegistry();
-  proxy = await startFaultProxy(registry.port);
-  payload = await pushReleasePayloadTo(registry.host, { referenceHost: proxy.host });
+  ({ registry, proxy, payload } = await startProxiedRelease());
 });
 
 beforeEach(() => proxy?.clearRules());
@@ -51,12 +45,7 @@ afterAll(async () => {
 });
 
 function clients(): RegistryClients {
-  // One attempt per request: the catalog's own backoff is under test, not the client's retries.
-  const pool = new RegistryClients({
-    client: { insecureRegistries: [proxy.host], retry: { attempts: 1 } },
-  });
-  pools.push(pool);
-  return pool;
+  return singleAttemptClients(pools, proxy.host);
 }
 
 /** The proxy's requests made while `fn` runs. */

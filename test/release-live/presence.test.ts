@@ -9,19 +9,12 @@ import {
   mirrorEntries,
   type MirrorEntry,
 } from '../../src/mirror/presence-sources.js';
-import { RegistryClients } from '../../src/release/clients.js';
-import { startFaultProxy, type FaultProxy } from '../registry-support/fault-proxy.js';
-import {
-  setupOrFailEach,
-  startRegistry,
-  type RunningRegistry,
-} from '../registry-support/registry.js';
-import {
-  COMPONENT_REPO,
-  pushReleasePayloadTo,
-  type SyntheticRelease,
-} from '../registry-support/release-payload.js';
-import { captureLogs } from './support.js';
+import type { RegistryClients } from '../../src/release/clients.js';
+import type { FaultProxy } from '../registry-support/fault-proxy.js';
+import { startProxiedRelease } from '../registry-support/proxied-release.js';
+import { setupOrFailEach, type RunningRegistry } from '../registry-support/registry.js';
+import { COMPONENT_REPO, type SyntheticRelease } from '../registry-support/release-payload.js';
+import { singleAttemptClients, captureLogs } from './support.js';
 
 let registry: RunningRegistry;
 let proxy: FaultProxy;
@@ -29,9 +22,7 @@ let payload: SyntheticRelease;
 const pools: RegistryClients[] = [];
 
 setupOrFailEach(async () => {
-  registry = await startRegistry();
-  proxy = await startFaultProxy(registry.port);
-  payload = await pushReleasePayloadTo(registry.host, { referenceHost: proxy.host });
+  ({ registry, proxy, payload } = await startProxiedRelease());
 });
 
 beforeEach(() => proxy?.clearRules());
@@ -46,11 +37,7 @@ const SOURCE = 'quay.io/openshift-release-dev';
 const MISSING = `sha256:${'0'.repeat(63)}1`;
 
 function clients(): RegistryClients {
-  const pool = new RegistryClients({
-    client: { insecureRegistries: [proxy.host], retry: { attempts: 1 } },
-  });
-  pools.push(pool);
-  return pool;
+  return singleAttemptClients(pools, proxy.host);
 }
 
 function entries(...mirrors: string[]): MirrorEntry[] {

@@ -23,7 +23,7 @@ import {
   pushReleasePayloadTo,
   type SyntheticRelease,
 } from '../registry-support/release-payload.js';
-import { captureLogs } from './support.js';
+import { captureLogs, singleAttemptClients } from './support.js';
 
 const USER = 'cluster-puller';
 const PASSWORD = 'S3cret:pull-only-7f1d';
@@ -54,10 +54,7 @@ function pullSecret(user: string, password: string): PullSecret {
 }
 
 function catalog(logger?: ReturnType<typeof captureLogs>['logger']) {
-  const clients = new RegistryClients({
-    client: { insecureRegistries: [registry.host], retry: { attempts: 1 } },
-  });
-  pools.push(clients);
+  const clients = singleAttemptClients(pools, registry.host);
   return new LiveReleaseCatalog({ clients, ...(logger ? { logger } : {}) });
 }
 

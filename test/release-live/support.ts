@@ -2,6 +2,7 @@
 // comparable view of a ReleaseInfo (its boot image catalog has methods, so it is laid flat).
 import { Writable } from 'node:stream';
 import type { ReleaseInfo } from '../../src/catalog/types.js';
+import { RegistryClients } from '../../src/release/clients.js';
 import { bootImageCoverage } from '../../src/release/coverage.js';
 import { createLogger } from '../../src/server/logger.js';
 import type { ProxyRecord } from '../registry-support/fault-proxy.js';
@@ -41,4 +42,17 @@ export function infoView(info: ReleaseInfo) {
     coverage: bootImageCoverage(info.bootImages),
     nodeImages: info.nodeImages ? Object.fromEntries(info.nodeImages) : undefined,
   };
+}
+
+/**
+ * Clients for the plain-HTTP registry (or proxy) at `host`, one attempt per request: the backoff
+ * under test is the catalog's or the presence check's own, not the client's retries. Kept in
+ * `pools` so the test closes them at the end.
+ */
+export function singleAttemptClients(pools: RegistryClients[], host: string): RegistryClients {
+  const pool = new RegistryClients({
+    client: { insecureRegistries: [host], retry: { attempts: 1 } },
+  });
+  pools.push(pool);
+  return pool;
 }
