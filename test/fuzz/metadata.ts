@@ -21,7 +21,6 @@ import {
   serialize,
   type Json,
 } from './support/mutate.js';
-import { prototypeGuard } from './support/pollution.js';
 import { Outcomes, runProperty, type FuzzReport, type FuzzRun } from './support/run.js';
 import { loadsOrFailsTyped } from './support/typed-error.js';
 
@@ -103,14 +102,12 @@ function parseCase(c: Case): BootImageCatalog | undefined {
 export async function fuzzMetadata(run: FuzzRun): Promise<FuzzReport> {
   const outcomes = new Outcomes();
   const property = fc.asyncProperty(caseArb, async (c) => {
-    const checkPrototypes = prototypeGuard();
     const catalog = (await loadsOrFailsTyped(
       outcomes,
       () => parseCase(c),
       [CatalogError],
       (e) => e.message.startsWith(WHERE),
     )) as BootImageCatalog | undefined;
-    checkPrototypes();
     if (!catalog) return;
     for (const l of c.lookups) {
       const found = lookupBootImage(catalog, l.stream, l);

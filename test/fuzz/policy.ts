@@ -7,7 +7,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import fc from 'fast-check';
-import { parse, stringify } from 'yaml';
+import { parse } from 'yaml';
 import { loadPolicyFile } from '../../src/policy/file.js';
 import { parsePolicyBytes, PolicyError } from '../../src/policy/load.js';
 import { CONFIGURABLE_RULES } from '../../src/policy/types.js';
@@ -19,8 +19,8 @@ import {
   mutationArb,
   serialize,
   type Json,
+  yamlOrJson,
 } from './support/mutate.js';
-import { prototypeGuard } from './support/pollution.js';
 import { Outcomes, runProperty, type FuzzReport, type FuzzRun } from './support/run.js';
 import { loadsOrFailsTyped } from './support/typed-error.js';
 
@@ -69,25 +69,16 @@ function textOf(c: Case): Buffer {
   else {
     const doc = mutate(parse(DEFAULT) as Json, c.mutations);
     // JSON is YAML: the deep-nesting cases only exist in the JSON form.
-    text = c.form === 'json' ? serialize(doc) : safeYaml(doc);
+    text = c.form === 'json' ? serialize(doc) : yamlOrJson(doc);
   }
   const bytes = Buffer.from(text);
   return c.damage ? mutateBytes(bytes, c.damage) : bytes;
-}
-
-function safeYaml(doc: Json): string {
-  try {
-    return stringify(doc);
-  } catch {
-    return serialize(doc);
-  }
 }
 
 export async function fuzzPolicy(run: FuzzRun): Promise<FuzzReport> {
   const dir = await mkdtemp(join(tmpdir(), 'streamguard-fuzz-policy-'));
   const outcomes = new Outcomes();
   const property = fc.asyncProperty(caseArb, async (c) => {
-    const checkPrototypes = prototypeGuard();
     const bytes = textOf(c);
     const source = c.viaFile ? join(dir, 'policy.yaml') : 'fuzz/policy.yaml';
     if (c.viaFile) await writeFile(source, bytes);
@@ -97,7 +88,6 @@ export async function fuzzPolicy(run: FuzzRun): Promise<FuzzReport> {
       [PolicyError],
       (err) => (err as PolicyError).problems.every((p) => p.startsWith(source)),
     );
-    checkPrototypes();
     if (policy !== undefined) {
       // A loaded policy is complete: every configurable rule has an action.
       const actions = (policy as { actions: Record<string, unknown> }).actions;

@@ -34,7 +34,6 @@ import {
   type Json,
   type Mutation,
 } from './support/mutate.js';
-import { prototypeGuard } from './support/pollution.js';
 import { Outcomes, runProperty, type FuzzReport, type FuzzRun } from './support/run.js';
 import { loadsOrFailsTyped } from './support/typed-error.js';
 
@@ -205,7 +204,6 @@ export async function fuzzRegistry(run: FuzzRun): Promise<FuzzReport> {
     const tag = c.tagged ? '5.0.0-ec.2-x86_64' : '5.0.0-ec.2';
     script(c, docs, registry, tag);
     const pullspec = `${registry.host}/${REPO}:${tag}`;
-    const checkPrototypes = prototypeGuard();
     let timer: NodeJS.Timeout | undefined;
     const hang = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -223,7 +221,6 @@ export async function fuzzRegistry(run: FuzzRun): Promise<FuzzReport> {
         ),
         hang,
       ]);
-      checkPrototypes();
       const boot = (read as { bootImages?: unknown } | undefined)?.bootImages;
       if (boot !== undefined) {
         // What the release's consumers do next: parse the boot images, a CatalogError at worst.

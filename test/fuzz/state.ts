@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
-import { parseAllDocuments, stringify } from 'yaml';
+import { parseAllDocuments } from 'yaml';
 import { parseAdmissionReviewText } from '../../src/admission/parse.js';
 import { decide } from '../../src/engine/decide.js';
 import { defaultPolicy } from '../../src/policy/load.js';
@@ -24,8 +24,8 @@ import {
   type ByteMutation,
   type Json,
   type Mutation,
+  yamlOrJson,
 } from './support/mutate.js';
-import { prototypeGuard } from './support/pollution.js';
 import { Outcomes, runProperty, type FuzzReport, type FuzzRun } from './support/run.js';
 import { loadsOrFailsTyped } from './support/typed-error.js';
 
@@ -85,14 +85,6 @@ function fileText(seed: SeedFile, c: Case): Buffer {
   return c.damage ? mutateBytes(bytes, c.damage) : bytes;
 }
 
-function yamlOrJson(doc: Json): string {
-  try {
-    return stringify(doc);
-  } catch {
-    return `${serialize(doc)}\n`;
-  }
-}
-
 export async function fuzzState(run: FuzzRun): Promise<FuzzReport> {
   const seeds = await seedFiles();
   const requests = exampleRequests().map((r) => parseAdmissionReviewText(r.text, r.file));
@@ -106,7 +98,6 @@ export async function fuzzState(run: FuzzRun): Promise<FuzzReport> {
     await cp(seed.dir, dir, { recursive: true });
     const target = join(dir, seed.path);
     await writeFile(target, fileText(seed, c));
-    const checkPrototypes = prototypeGuard();
     try {
       const state = (await loadsOrFailsTyped(
         outcomes,
@@ -114,7 +105,6 @@ export async function fuzzState(run: FuzzRun): Promise<FuzzReport> {
         [StateError],
         (e) => e.message.includes(dir),
       )) as LoadedState | undefined;
-      checkPrototypes();
       if (!state) return;
       const context = { policy, releases: state.releases, cluster: state.cluster };
       for (const request of requests) {

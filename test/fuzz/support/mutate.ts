@@ -2,6 +2,7 @@
 // code (a NodePool UPDATE, a dual-stream boot image ConfigMap) and break one place at a time, so
 // most cases get past the first `typeof` check instead of dying at the door.
 import fc from 'fast-check';
+import { stringify } from 'yaml';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type Path = (string | number)[];
@@ -253,4 +254,16 @@ export function serialize(doc: Json): string {
       ? `${'['.repeat(n)}"bottom"${']'.repeat(n)}`
       : `${'{"d":'.repeat(n)}"bottom"${'}'.repeat(n)}`;
   });
+}
+
+/**
+ * A document as YAML text, or as one line of JSON where the mutation made it something yaml cannot
+ * write (deep nesting); either way ending in a newline, so documents join with `---`.
+ */
+export function yamlOrJson(doc: Json): string {
+  try {
+    return stringify(doc);
+  } catch {
+    return `${serialize(doc)}\n`;
+  }
 }
