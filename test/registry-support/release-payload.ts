@@ -260,10 +260,6 @@ async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>
 }
 
 /**
- * Builds the payload with references to `referenceHost` (default `host`) and pushes it through
- * `client` to `host`. `referenceHost` lets a proxy sit in front: the payload then names the proxy.
- */
-/**
  * Pushes the synthetic release into the (plain HTTP) registry at `host` with a client of its own,
  * with the credentials of `authfile` when the registry wants them.
  */
@@ -284,6 +280,10 @@ export async function pushReleasePayloadTo(
   }
 }
 
+/**
+ * Builds the payload with references to `referenceHost` (default `host`) and pushes it through
+ * `client` to `host`. `referenceHost` lets a proxy sit in front: the payload then names the proxy.
+ */
 export async function pushReleasePayload(
   client: RegistryClient,
   host: string,
