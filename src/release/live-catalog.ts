@@ -150,7 +150,8 @@ export class LiveReleaseCatalog implements ReleaseCatalog {
 
   async whenFetched(pullspec: string, pullSecret?: PullSecret): Promise<'fetched' | 'failed'> {
     const entry = this.#prefetch(pullspec.trim(), pullSecret);
-    if (entry.flight) await entry.flight;
+    // A failed attempt may be followed at once by one with a newer pull secret (see #start).
+    while (entry.flight) await entry.flight;
     return entry.state === 'fetched' ? 'fetched' : 'failed';
   }
 
@@ -177,6 +178,12 @@ export class LiveReleaseCatalog implements ReleaseCatalog {
     entry.attemptSecret = entry.pullSecret?.id;
     const flight = this.#fetch(key, entry).finally(() => {
       entry.flight = undefined;
+      // Another HostedCluster gave a different pull secret while this attempt ran (with a wrong
+      // or missing one): try it now, rather than leave the release failed for every cluster
+      // until the backoff ends. At most once per new secret.
+      if (entry.state === 'failed' && entry.pullSecret?.id !== entry.attemptSecret) {
+        this.#start(key, entry);
+      }
     });
     entry.flight = flight;
   }

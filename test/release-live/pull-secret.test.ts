@@ -116,6 +116,20 @@ describe('pull secrets', () => {
     expect(live.release(pullspec).source).toBe('release');
   });
 
+  it('tries a pull secret given during an attempt with a wrong one as soon as that attempt fails', async () => {
+    const live = catalog();
+    const pullspec = payload.release.pullspec;
+    // One HostedCluster's Secret is wrong; another cluster on the same release has a good one
+    // and asks while the first attempt is still running.
+    const wrong = live.whenFetched(pullspec, pullSecret(USER, WRONG));
+    expect(live.status(pullspec)).toBe('pending');
+    const right = live.whenFetched(pullspec, pullSecret(USER, PASSWORD));
+    expect(await right).toBe('fetched');
+    expect(await wrong).toBe('fetched');
+    expect(live.release(pullspec).source).toBe('release');
+    expect(live.failure(pullspec)).toBeUndefined();
+  });
+
   it('checks mirror presence with the pull secret; without it the mirror is unreachable, not absent', async () => {
     const clients = new RegistryClients({
       client: { insecureRegistries: [registry.host], retry: { attempts: 1 } },
