@@ -98,7 +98,7 @@ try {
     console.log(
       `${elapsed.toFixed(0).padStart(5)} s  ${f.rate.toFixed(0).padStart(6)} req/s  ` +
         `p50 ${ms(f.p50).padStart(9)}  p99 ${ms(f.p99).padStart(9)}  max ${ms(f.max).padStart(9)}  ` +
-        `failed ${f.failed}  reconnects ${f.reconnects}  RSS ${(server.rss() / MiB).toFixed(1)} MiB`,
+        `failed ${f.failed}  new connections ${f.opened}  RSS ${(server.rss() / MiB).toFixed(1)} MiB`,
     );
   };
   const endAt = performance.now() + opts.duration * 1000;

@@ -58,7 +58,7 @@ async function tempDir(prefix: string): Promise<string> {
 
 function print(what: string, f: Figures, extra = ''): void {
   console.log(
-    `${what}: ${f.sent} requests, ${f.failed} failed, ${f.reconnects} reconnects, ` +
+    `${what}: ${f.sent} requests, ${f.failed} failed, ${f.opened} new connections, ` +
       `p50 ${ms(f.p50)}, p99 ${ms(f.p99)}, max ${ms(f.max)}${extra ? `, ${extra}` : ''}`,
   );
 }
@@ -149,29 +149,39 @@ it(
 
     let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
     let atTerm = new Map<number, number>();
+    let atNotReady = new Map<number, number>();
     const figures = await underLoad(client, async (until) => {
       await sleep(Math.min(3_000, (until - Date.now()) / 3));
       atTerm = new Map(proxy.connections);
-      exit = await a.terminate();
+      const exited = a.terminate();
+      // Until the proxy's next probe, a new connection may still reach the draining replica
+      // (it is answered: the drain lasts 2 s); after that, none may.
+      while (proxy.ready.get(a.port)) await sleep(10);
+      atNotReady = new Map(proxy.connections);
+      exit = await exited;
+      // Answers take about a millisecond here, so the connections left to the other replica
+      // may carry this rate alone; a burst as wide as the pool needs new ones, as a busier API
+      // server would open: through the proxy, they must reach the replica still ready.
+      await Promise.all(Array.from({ length: client.connections }, () => client.send()));
     });
     const afterB = (proxy.connections.get(b.port) ?? 0) - (atTerm.get(b.port) ?? 0);
-    const afterA = (proxy.connections.get(a.port) ?? 0) - (atTerm.get(a.port) ?? 0);
+    const afterA = (proxy.connections.get(a.port) ?? 0) - (atNotReady.get(a.port) ?? 0);
     print(
       'b. replica SIGTERM behind the proxy',
       figures,
       `connections before SIGTERM ${JSON.stringify(Object.fromEntries(atTerm))}, ` +
-        `after: ${afterA} to the terminated replica, ${afterB} to the other`,
+        `after: ${afterA} to the terminated replica (once seen not ready), ${afterB} to the other`,
     );
     expect(client.failures).toEqual([]);
     expect(figures.failed).toBe(0);
-    expect(figures.ok).toBe(Math.floor(RATE * SECONDS));
+    expect(figures.ok).toBe(Math.floor(RATE * SECONDS) + client.connections);
     expect(exit).toEqual({ code: 0, signal: null });
     // Both carried traffic before; the clients' connections to the terminated one were closed
-    // by its drain and opened again, through the proxy, to the other.
+    // by its drain (Connection: close, then its close), and new ones went to the other.
     expect(atTerm.get(a.port)).toBeGreaterThan(0);
     expect(atTerm.get(b.port)).toBeGreaterThan(0);
-    expect(figures.reconnects).toBeGreaterThan(0);
     expect(afterB).toBeGreaterThan(0);
+    expect(afterA).toBe(0);
   },
   TIMEOUT,
 );

@@ -50,7 +50,7 @@ it(`holds ${RATE} req/s for ${SECONDS} s: no failed request, RSS growth under 10
     for (const f of intervals) {
       console.log(
         `soak ${f.seconds.toFixed(1)} s: ${f.ok}/${f.sent} ok, ${f.rate.toFixed(0)} req/s, ` +
-          `p50 ${ms(f.p50)}, p99 ${ms(f.p99)}, reconnects ${f.reconnects}, ` +
+          `p50 ${ms(f.p50)}, p99 ${ms(f.p99)}, new connections ${f.opened}, ` +
           `RSS ${(f.rss / 2 ** 20).toFixed(1)} MiB`,
       );
     }

@@ -79,8 +79,8 @@ export interface Figures {
   sent: number;
   ok: number;
   failed: number;
-  /** New TLS connections opened after the first `connections` (reconnects). */
-  reconnects: number;
+  /** New TLS connections opened in the interval (after the first, a reconnect each). */
+  opened: number;
   p50: number;
   p99: number;
   max: number;
@@ -199,7 +199,7 @@ export class LoadClient {
       sent: this.#sent,
       ok: this.#ok,
       failed: this.#failed,
-      reconnects: Math.max(0, this.#sockets - this.connections),
+      opened: this.#sockets,
       p50: percentile(sorted, 0.5),
       p99: percentile(sorted, 0.99),
       max: sorted.length > 0 ? (sorted[sorted.length - 1] as number) : NaN,
@@ -208,7 +208,7 @@ export class LoadClient {
     };
     this.#latencies = [];
     this.#sent = this.#ok = this.#failed = 0;
-    this.#sockets = Math.min(this.#sockets, this.connections);
+    this.#sockets = 0;
     this.#since = now;
     return figures;
   }
