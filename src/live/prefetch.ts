@@ -80,7 +80,9 @@ export class Prefetcher {
 
   /**
    * For the request path: undefined when the release is in memory (or its fetch failed, so
-   * waiting is pointless), else a promise that settles when its fetch does.
+   * waiting is pointless — also while that failure is being retried: a registry that is down
+   * would otherwise stall a request for the whole deadline at every retry), else a promise that
+   * settles when its fetch does.
    */
   pending(
     pullspec: string,
@@ -89,6 +91,7 @@ export class Prefetcher {
     const { releases } = this.#options;
     const status = releases.status(pullspec);
     if (status === 'fetched' || status === 'failed') return undefined;
+    if (status === 'pending' && releases.failure(pullspec) !== undefined) return undefined;
     if (status === 'unknown') {
       const starting = this.#starting.get(pullspec);
       if (starting) return starting.then(() => releases.whenFetched(pullspec));

@@ -11,6 +11,8 @@ export interface FetchingReleaseCatalog extends ReleaseCatalog {
   /** Settles when the release's data is in memory or its fetch failed; never rejects. */
   whenFetched(pullspec: string, pullSecret?: PullSecret): Promise<unknown>;
   status(pullspec: string): 'unknown' | 'pending' | 'fetched' | 'failed';
+  /** Set while the last attempt failed, also during a retry ('pending' again). */
+  failure(pullspec: string): unknown;
 }
 
 export interface PrefetchingPresence {

@@ -7,6 +7,7 @@ import { kubeConfigFrom } from '../../src/kube/config.js';
 import { LiveContextSource } from '../../src/live/context-source.js';
 import { RegistryClients } from '../../src/release/clients.js';
 import { LiveReleaseCatalog } from '../../src/release/live-catalog.js';
+import { pullSecretFromSecret } from '../../src/release/pull-secret.js';
 import {
   admitDeferred,
   admitOrDefer,
@@ -32,6 +33,7 @@ import {
 
 interface Opened {
   source: LiveContextSource;
+  releases: LiveReleaseCatalog;
   logs: LogCapture;
   close(): Promise<void>;
 }
@@ -59,7 +61,7 @@ async function open(api: KubeApi): Promise<Opened> {
     backoff: { initialMs: 20, maxMs: 200 },
     onClose: () => void clients.close(),
   });
-  const opened = { source, logs, close: async () => source.close() };
+  const opened = { source, releases, logs, close: async () => source.close() };
   cleanups.push(opened.close);
   return opened;
 }
@@ -370,7 +372,7 @@ describe('release data being fetched', () => {
 
   it('does not wait again for a release whose fetch has failed', async () => {
     const api = await cluster();
-    const { source } = await open(api);
+    const { source, releases } = await open(api);
     const context = await source.ready();
     const body = exampleReview('nodepool-create.json', 'dead');
     const first = admitOrDefer(Buffer.from(body), 'validate', context, source);
@@ -379,6 +381,26 @@ describe('release data being fetched', () => {
     const again = admitOrDefer(Buffer.from(body), 'validate', context, source);
     expect(again.status).toBe(200);
     expect((again as Admitted).decision.findings.map((f) => f.rule)).toContain('catalog');
+    // Nor while that failure is being retried (a pull secret appeared, or the backoff ended).
+    const review = JSON.parse(body) as {
+      request: { object: { spec: { release: { image: string } } } };
+    };
+    const pullspec = review.request.object.spec.release.image;
+    const auths = { auths: { [pullspec.split('/')[0] ?? '']: { auth: 'b3RoZXI6c2VjcmV0' } } };
+    const secret = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: 'other-pull-secret', namespace: 'clusters' },
+      type: 'kubernetes.io/dockerconfigjson',
+      data: { '.dockerconfigjson': Buffer.from(JSON.stringify(auths)).toString('base64') },
+    };
+    const other = pullSecretFromSecret(secret);
+    expect(releases.failure(pullspec)).toBeDefined();
+    releases.prefetch(pullspec, other);
+    expect(releases.status(pullspec)).toBe('pending');
+    const retrying = admitOrDefer(Buffer.from(body), 'validate', context, source);
+    expect(retrying.status).toBe(200);
+    expect((retrying as Admitted).decision.findings.map((f) => f.rule)).toContain('catalog');
   });
 });
 
