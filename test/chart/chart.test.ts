@@ -184,6 +184,28 @@ function rulesOf(objects: K8sObject[], sa: string): { kind: string; rules: Rule[
   return out;
 }
 
+describe('the schema check itself', () => {
+  const { objects } = render();
+
+  it('finds wrong types, missing required fields and unknown fields (a control for the checks below)', () => {
+    const deployment = structuredClone(one(objects, 'Deployment')) as {
+      spec: Record<string, unknown>;
+    };
+    deployment.spec.replicas = 'two';
+    delete deployment.spec.selector;
+    deployment.spec.replica = 2;
+    const problems = k8sProblems(deployment as never).join('\n');
+    expect(problems).toMatch(/replicas/);
+    expect(problems).toMatch(/selector/);
+    expect(problems).toMatch(/replica\b/);
+    const webhooks = structuredClone(one(objects, 'ValidatingWebhookConfiguration')) as {
+      webhooks: Record<string, unknown>[];
+    };
+    delete webhooks.webhooks[0]?.sideEffects;
+    expect(k8sProblems(webhooks as never).join('\n')).toMatch(/sideEffects/);
+  });
+});
+
 describe.each(Object.entries(VALUE_SETS))('chart rendered with %s values', (_label, opts) => {
   const { objects, sources } = render(opts);
 
