@@ -188,21 +188,21 @@ describe('the schema check itself', () => {
   const { objects } = render();
 
   it('finds wrong types, missing required fields and unknown fields (a control for the checks below)', () => {
-    const deployment = structuredClone(one(objects, 'Deployment')) as {
+    const deployment = structuredClone(one(objects, 'Deployment')) as K8sObject & {
       spec: Record<string, unknown>;
     };
     deployment.spec.replicas = 'two';
     delete deployment.spec.selector;
     deployment.spec.replica = 2;
-    const problems = k8sProblems(deployment as never).join('\n');
+    const problems = k8sProblems(deployment).join('\n');
     expect(problems).toMatch(/replicas/);
     expect(problems).toMatch(/selector/);
     expect(problems).toMatch(/replica\b/);
-    const webhooks = structuredClone(one(objects, 'ValidatingWebhookConfiguration')) as {
-      webhooks: Record<string, unknown>[];
-    };
+    const webhooks = structuredClone(
+      one(objects, 'ValidatingWebhookConfiguration'),
+    ) as K8sObject & { webhooks: Record<string, unknown>[] };
     delete webhooks.webhooks[0]?.sideEffects;
-    expect(k8sProblems(webhooks as never).join('\n')).toMatch(/sideEffects/);
+    expect(k8sProblems(webhooks).join('\n')).toMatch(/sideEffects/);
   });
 });
 
