@@ -1,5 +1,6 @@
 import { AdmissionInputError } from '../admission/errors.js';
 import { CatalogError } from '../catalog/errors.js';
+import { CheckInputError, GitError } from '../gitops/errors.js';
 import { PolicyError } from '../policy/errors.js';
 import { StateError } from '../state/errors.js';
 
@@ -25,9 +26,10 @@ export class ExternalError extends Error {
 }
 
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof ExternalError) return EXIT.external;
+  if (err instanceof ExternalError || err instanceof GitError) return EXIT.external;
   if (
     err instanceof UsageError ||
+    err instanceof CheckInputError ||
     err instanceof AdmissionInputError ||
     err instanceof StateError ||
     err instanceof PolicyError ||

@@ -1,7 +1,7 @@
 // Reads the manifests a check is asked about: files, directories (recursively) and stdin.
 import { readFile, stat } from 'node:fs/promises';
 import { findManifestFiles } from '../fsutil/manifest-files.js';
-import { UsageError } from '../cli/exit.js';
+import { CheckInputError } from './errors.js';
 import { parseManifestBytes } from '../state/parse.js';
 import type { ManifestObject } from './evaluate.js';
 import type { KubeObject } from '../k8s/objects.js';
@@ -26,12 +26,14 @@ export async function manifestFiles(
     try {
       info = await stat(path);
     } catch (err) {
-      throw new UsageError(
+      throw new CheckInputError(
         `${path}: ${(err as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file or directory' : (err as Error).message}`,
       );
     }
     if (info.isDirectory())
-      files.push(...(await findManifestFiles(path, (p, why) => new UsageError(`${p}: ${why}`))));
+      files.push(
+        ...(await findManifestFiles(path, (p, why) => new CheckInputError(`${p}: ${why}`))),
+      );
     else files.push(path);
   }
   const out: ManifestFile[] = [];

@@ -2,21 +2,23 @@
 import { execFile } from 'node:child_process';
 import { basename, dirname } from 'node:path';
 import { promisify } from 'node:util';
-import { ExternalError, UsageError } from '../cli/exit.js';
+import { CheckInputError, GitError } from './errors.js';
 
 const run = promisify(execFile);
 
 /** The file's bytes at `ref`, or undefined when it did not exist there (a new file: CREATE). */
 export async function fileAtRevision(ref: string, path: string): Promise<Buffer | undefined> {
-  if (ref.startsWith('-')) throw new UsageError(`--base-ref ${ref}: not a Git revision`);
+  if (ref.startsWith('-')) throw new CheckInputError(`--base-ref ${ref}: not a Git revision`);
   const cwd = dirname(path);
   try {
     await run('git', ['rev-parse', '--verify', '--quiet', `${ref}^{commit}`], { cwd });
   } catch (err) {
     const e = err as NodeJS.ErrnoException & { code?: unknown };
     if (e.code === 'ENOENT')
-      throw new ExternalError('git is not installed or not on PATH (needed for --base-ref)');
-    throw new UsageError(`--base-ref ${ref}: not a commit in the Git repository holding ${path}`);
+      throw new GitError('git is not installed or not on PATH (needed for --base-ref)');
+    throw new CheckInputError(
+      `--base-ref ${ref}: not a commit in the Git repository holding ${path}`,
+    );
   }
   try {
     const { stdout } = await run('git', ['show', `${ref}:./${basename(path)}`], {
@@ -28,7 +30,7 @@ export async function fileAtRevision(ref: string, path: string): Promise<Buffer 
   } catch (err) {
     const stderr = String((err as { stderr?: Buffer }).stderr ?? '');
     if (/does not exist|exists on disk, but not in/.test(stderr)) return undefined;
-    throw new ExternalError(
+    throw new GitError(
       `git show ${ref}:${path} failed: ${stderr.trim() || (err as Error).message}`,
     );
   }
