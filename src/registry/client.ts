@@ -10,6 +10,7 @@ import {
   type HttpResponse,
   type RequestEvent,
   type RequestStats,
+  type RequestSpec,
 } from './http.js';
 import { LayerFormatError, scanLayerStream, type LayerCompression } from './layer-scan.js';
 import {
@@ -296,13 +297,7 @@ export class RegistryClient {
         if (cached) return cached;
       }
       const bytes = await this.transport.request(
-        {
-          kind: 'blob',
-          method: 'GET',
-          url: this.url(image, `blobs/${digest}`),
-          where,
-          auth: { registry: image.registry, scope: scopeFor(image, PULL) },
-        },
+        this.blobGet(image, digest, where),
         async (res) => {
           const body = await readBody(res.body, res.header, this.maxBlobBytes, where);
           verifyDigest(body, digest, where);
@@ -334,55 +329,46 @@ export class RegistryClient {
     const image = toReference(repo);
     const where = { ...whereOf(image), reference: digest };
     const { algorithm } = parseDigest(digest, where);
-    return this.transport.request(
-      {
-        kind: 'blob',
-        method: 'GET',
-        url: this.url(image, `blobs/${digest}`),
-        where,
-        auth: { registry: image.registry, scope: scopeFor(image, PULL) },
-      },
-      async (res) => {
-        const declared = Number(res.header('content-length'));
-        let scan;
-        try {
-          scan = await scanLayerStream(res.body as AsyncIterable<Buffer>, {
-            wanted,
-            done,
-            algorithm,
+    return this.transport.request(this.blobGet(image, digest, where), async (res) => {
+      const declared = Number(res.header('content-length'));
+      let scan;
+      try {
+        scan = await scanLayerStream(res.body as AsyncIterable<Buffer>, {
+          wanted,
+          done,
+          algorithm,
+        });
+      } catch (err) {
+        if (err instanceof LayerFormatError) {
+          throw new RegistryError(`layer is not a readable tar: ${err.message}`, {
+            ...where,
+            code: 'INVALID_LAYER',
           });
-        } catch (err) {
-          if (err instanceof LayerFormatError) {
-            throw new RegistryError(`layer is not a readable tar: ${err.message}`, {
-              ...where,
-              code: 'INVALID_LAYER',
-            });
-          }
-          throw err;
         }
-        if (scan.complete) {
-          if (Number.isSafeInteger(declared) && scan.bytesRead < declared) {
-            throw new RegistryError(`body cut short: ${scan.bytesRead} of ${declared} bytes`, {
-              ...where,
-              code: 'TRUNCATED',
-            });
-          }
-          if (scan.digest !== digest) {
-            throw new RegistryError(`layer content does not match its digest: got ${scan.digest}`, {
-              ...where,
-              code: 'DIGEST_MISMATCH',
-            });
-          }
+        throw err;
+      }
+      if (scan.complete) {
+        if (Number.isSafeInteger(declared) && scan.bytesRead < declared) {
+          throw new RegistryError(`body cut short: ${scan.bytesRead} of ${declared} bytes`, {
+            ...where,
+            code: 'TRUNCATED',
+          });
         }
-        return {
-          files: scan.files,
-          bytesRead: scan.bytesRead,
-          complete: scan.complete,
-          verified: scan.complete,
-          compression: scan.compression,
-        };
-      },
-    );
+        if (scan.digest !== digest) {
+          throw new RegistryError(`layer content does not match its digest: got ${scan.digest}`, {
+            ...where,
+            code: 'DIGEST_MISMATCH',
+          });
+        }
+      }
+      return {
+        files: scan.files,
+        bytesRead: scan.bytesRead,
+        complete: scan.complete,
+        verified: scan.complete,
+        compression: scan.compression,
+      };
+    });
   }
 
   /**
@@ -555,6 +541,17 @@ export class RegistryClient {
       next = result.link;
     }
     return tags;
+  }
+
+  /** GET of a blob by digest, with pull scope on its repository. */
+  private blobGet(image: ImageReference, digest: string, where: RegistryErrorInit): RequestSpec {
+    return {
+      kind: 'blob',
+      method: 'GET',
+      url: this.url(image, `blobs/${digest}`),
+      where,
+      auth: { registry: image.registry, scope: scopeFor(image, PULL) },
+    };
   }
 
   private url(image: ImageReference, path: string): string {
